@@ -1,0 +1,55 @@
+/**
+ * Wires the app's parts together from a validated config: the upstream client, the catalogue,
+ * the running-model tracker and the handler. `main.ts` and the tests both build the app here,
+ * passing their own `fetch`, clock and log sink.
+ */
+import { Catalogue } from "./catalogue.ts";
+import type { Config } from "./config.ts";
+import { createLogger, type LogSink } from "./log.ts";
+import { RunningModels } from "./running.ts";
+import { type AppDeps, createHandler } from "./server.ts";
+import { type Clock, systemClock } from "./stream.ts";
+import { Upstream } from "./upstream.ts";
+
+/** Optional replacements for the outside world. */
+export interface AppOptions {
+  fetch?: typeof fetch;
+  clock?: Clock;
+  logSink?: LogSink;
+  /** Wall clock in milliseconds (catalogue TTL, `/api/ps` expiry). */
+  wallNow?: () => number;
+}
+
+/** Builds the dependencies and the fetch handler for `config`. */
+export function createApp(
+  config: Config,
+  options: AppOptions = {},
+): { deps: AppDeps; handler: (request: Request) => Promise<Response> } {
+  const log = createLogger({
+    debug: config.debug,
+    secrets: [config.api_token],
+    ...(options.logSink ? { sink: options.logSink } : {}),
+  });
+  const wallNow = options.wallNow ?? Date.now;
+  const upstream = new Upstream({
+    baseUrl: config.base_url,
+    token: config.api_token,
+    fetch: options.fetch ?? fetch,
+    log,
+  });
+  const catalogue = new Catalogue({
+    config,
+    listModels: () => upstream.listModels(),
+    now: wallNow,
+    log,
+  });
+  const deps: AppDeps = {
+    config,
+    upstream,
+    catalogue,
+    running: new RunningModels(wallNow),
+    clock: options.clock ?? systemClock,
+    log,
+  };
+  return { deps, handler: createHandler(deps) };
+}

@@ -1,0 +1,177 @@
+/**
+ * `/api/chat` and `/api/generate`: parse, resolve the model, answer load/unload requests
+ * locally, check capabilities as Ollama does, translate, call the upstream, then either stream
+ * NDJSON or gather one JSON object. Upstream failures before the first byte keep their status;
+ * after it the stream stage writes the final error line.
+ */
+import type { Catalogue, Resolved } from "./catalogue.ts";
+import type { Config } from "./config.ts";
+import { jsonResponse, ProxyError } from "./errors.ts";
+import type { Logger } from "./log.ts";
+import { NdjsonEncoderStream } from "./ndjson.ts";
+import type { ChatRequest, CommonRequest, GenerateRequest } from "./ollama_types.ts";
+import { parseJsonObject } from "./ollama_types.ts";
+import { parseChatRequest, parseGenerateRequest } from "./parse_request.ts";
+import type { RunningModels } from "./running.ts";
+import { SseDecoderStream } from "./sse.ts";
+import { type Clock, type OllamaChunk, OllamaChunkStream } from "./stream.ts";
+import {
+  toOpenAIChatRequest,
+  toOpenAIGenerateRequest,
+  type UpstreamRequest,
+} from "./translate_request.ts";
+import type { Upstream } from "./upstream.ts";
+
+/** What the completion handlers need. */
+export interface CompletionDeps {
+  config: Config;
+  upstream: Upstream;
+  catalogue: Catalogue;
+  running: RunningModels;
+  clock: Clock;
+  log: Logger;
+}
+
+type Kind = "chat" | "generate";
+
+async function resolveModel(
+  kind: Kind,
+  req: CommonRequest,
+  deps: CompletionDeps,
+): Promise<Resolved> {
+  if (req.model === "" && deps.config.default_model) req.model = deps.config.default_model;
+  if (req.model === "") {
+    throw kind === "chat"
+      ? new ProxyError(400, "model is required")
+      : new ProxyError(404, "model '' not found");
+  }
+  const resolved = await deps.catalogue.resolve(req.model);
+  if (!resolved) throw new ProxyError(404, `model '${req.model}' not found`);
+  return resolved;
+}
+
+function loadReply(kind: Kind, req: CommonRequest, clock: Clock): Response {
+  const head = kind === "chat"
+    ? { model: req.model, created_at: clock.iso(), message: { role: "assistant", content: "" } }
+    : { model: req.model, created_at: clock.iso(), response: "" };
+  return jsonResponse({
+    ...head,
+    done: true,
+    done_reason: req.keep_alive === 0 ? "unload" : "load",
+  });
+}
+
+function checkCapabilities(
+  kind: Kind,
+  req: ChatRequest | GenerateRequest,
+  resolved: Resolved,
+): void {
+  const facts = resolved.facts;
+  if (!facts?.featuresKnown) return;
+  const has = (c: string) => facts.capabilities.includes(c);
+  if (req.think !== undefined && req.think !== false && !has("thinking")) {
+    throw new ProxyError(400, `"${req.model}" does not support thinking`);
+  }
+  if (kind === "chat" && (req as ChatRequest).tools && !has("tools")) {
+    throw new ProxyError(400, `${req.model} does not support tools`);
+  }
+  if (kind === "generate" && (req as GenerateRequest).suffix) {
+    throw new ProxyError(400, `${req.model} does not support insert`);
+  }
+}
+
+function estimatePromptTokens(req: ChatRequest | GenerateRequest): number {
+  const chars = "messages" in req
+    ? req.messages.reduce((n, m) => n + m.content.length + (m.thinking?.length ?? 0), 0)
+    : req.prompt.length + (req.system?.length ?? 0);
+  return Math.ceil(chars / 4);
+}
+
+/** Gathers a converted stream into Ollama's single non-streaming object. */
+export async function collectResponse(
+  kind: Kind,
+  chunks: ReadableStream<OllamaChunk>,
+): Promise<OllamaChunk> {
+  let content = "";
+  let thinking = "";
+  const toolCalls: unknown[] = [];
+  const logprobs: unknown[] = [];
+  for await (const chunk of chunks) {
+    if (typeof chunk.error === "string") throw new ProxyError(502, chunk.error);
+    const part = (kind === "chat" ? chunk.message : chunk) as Record<string, unknown>;
+    content += (kind === "chat" ? part.content : part.response) as string;
+    if (typeof part.thinking === "string") thinking += part.thinking;
+    if (Array.isArray(part.tool_calls)) toolCalls.push(...part.tool_calls);
+    if (Array.isArray(chunk.logprobs)) logprobs.push(...chunk.logprobs);
+    if (chunk.done !== true) continue;
+    const { model, created_at, message: _m, response: _r, ...tail } = chunk;
+    const head: OllamaChunk = { model, created_at };
+    if (kind === "chat") {
+      const message: Record<string, unknown> = { role: "assistant", content };
+      if (thinking) message.thinking = thinking;
+      if (toolCalls.length > 0) message.tool_calls = toolCalls;
+      head.message = message;
+    } else {
+      head.response = content;
+      if (thinking) head.thinking = thinking;
+    }
+    return { ...head, ...tail, ...(logprobs.length > 0 ? { logprobs } : {}) };
+  }
+  throw new ProxyError(502, "upstream stream ended before the response was complete");
+}
+
+async function respond(
+  kind: Kind,
+  req: ChatRequest | GenerateRequest,
+  upstreamReq: UpstreamRequest,
+  signal: AbortSignal,
+  deps: CompletionDeps,
+  startedAt: number,
+): Promise<Response> {
+  const res = await deps.upstream.post(upstreamReq.path, upstreamReq.body, signal);
+  const headersAt = deps.clock.now();
+  const chunks = res.body!
+    .pipeThrough(new TextDecoderStream())
+    .pipeThrough(new SseDecoderStream())
+    .pipeThrough(
+      new OllamaChunkStream({
+        kind,
+        model: req.model,
+        clock: deps.clock,
+        startedAt,
+        headersAt,
+        promptTokensEstimate: estimatePromptTokens(req),
+      }),
+    );
+  const headers: Record<string, string> = {};
+  if (upstreamReq.ignored.length > 0) {
+    headers["x-proxy-ignored-options"] = upstreamReq.ignored.join(", ");
+  }
+  if (!req.stream) return jsonResponse(await collectResponse(kind, chunks), 200, headers);
+  return new Response(chunks.pipeThrough(new NdjsonEncoderStream()), {
+    headers: { ...headers, "content-type": "application/x-ndjson" },
+  });
+}
+
+/** Handles `/api/chat` or `/api/generate`. */
+export async function handleCompletion(
+  kind: Kind,
+  request: Request,
+  deps: CompletionDeps,
+): Promise<Response> {
+  const startedAt = deps.clock.now();
+  const body = parseJsonObject(await request.text());
+  const req = kind === "chat" ? parseChatRequest(body) : parseGenerateRequest(body);
+  const resolved = await resolveModel(kind, req, deps);
+  const empty = "messages" in req ? req.messages.length === 0 : req.prompt === "" && !req.images;
+  if (resolved.facts) deps.running.touch(resolved.facts, req.keep_alive);
+  if (empty) return loadReply(kind, req, deps.clock);
+  checkCapabilities(kind, req, resolved);
+  const upstreamReq = "messages" in req
+    ? toOpenAIChatRequest(req, resolved.upstreamId, deps.config)
+    : toOpenAIGenerateRequest(req, resolved.upstreamId, deps.config);
+  if (upstreamReq.ignored.length > 0) {
+    deps.log.debug(`${kind} ${req.model}: not forwarded: ${upstreamReq.ignored.join(", ")}`);
+  }
+  return await respond(kind, req, upstreamReq, request.signal, deps, startedAt);
+}

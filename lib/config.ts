@@ -1,0 +1,217 @@
+/**
+ * Configuration: built-in defaults ← `config.json` ← environment (with `.env`) ← CLI flags,
+ * validated once and frozen. Every validation error names the key and the bad value. Inputs are
+ * passed in (`env` as a record, file text as a string) so tests never touch the process state.
+ */
+import { checkValue, UPSTREAM_PARAMS } from "./params.ts";
+
+/** The validated configuration. Keys match `config.json`. */
+export interface Config {
+  readonly api_token: string;
+  readonly base_url: string;
+  readonly default_model: string | null;
+  readonly host: string;
+  readonly port: number;
+  readonly default_system_prompt: string | null;
+  readonly max_history_messages: number;
+  readonly debug: boolean;
+  readonly ollama_version: string;
+  readonly models: readonly string[];
+  readonly include: readonly string[];
+  readonly exclude: readonly string[];
+  readonly aliases: Readonly<Record<string, string>>;
+  readonly catalogue_ttl_seconds: number;
+  readonly defaults: Readonly<Record<string, unknown>>;
+}
+
+/** Default Chutes endpoint for chat/completions and the model list. */
+export const DEFAULT_BASE_URL = "https://llm.chutes.ai/v1";
+
+/** Built-in defaults; `api_token` has none and must come from a source. */
+export const DEFAULTS: Omit<Config, "api_token"> & { api_token: string | null } = {
+  api_token: null,
+  base_url: DEFAULT_BASE_URL,
+  default_model: null,
+  host: "127.0.0.1",
+  port: 11434,
+  default_system_prompt: null,
+  max_history_messages: -1,
+  debug: false,
+  ollama_version: "0.12.10",
+  models: [],
+  include: [],
+  exclude: [],
+  aliases: {},
+  catalogue_ttl_seconds: 300,
+  defaults: Object.fromEntries(Object.keys(UPSTREAM_PARAMS).map((k) => [k, null])),
+};
+
+/** A configuration problem found at start-up; the message names the key and the value. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const fail = (key: string, value: unknown, expected: string): never => {
+  throw new ConfigError(`config "${key}": ${expected}, got ${JSON.stringify(value)}`);
+};
+
+/** Normalises an upstream base URL: trims slashes and a trailing `/chat/completions`. */
+export function normaliseBaseUrl(key: string, raw: unknown): string {
+  if (typeof raw !== "string" || raw.trim() === "") return fail(key, raw, "expected a URL");
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    return fail(key, raw, "expected an http:// or https:// URL");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return fail(key, raw, "expected an http:// or https:// URL");
+  }
+  const path = url.pathname.replace(/\/+$/, "").replace(/\/(chat\/)?completions$/, "");
+  return `${url.origin}${path}`;
+}
+
+/**
+ * Parses a bind address the way Ollama reads `OLLAMA_HOST`: `[scheme://]host[:port][/path]`,
+ * `[::1]:port` for IPv6; an explicit scheme without a port means 80/443.
+ */
+export function parseBindAddress(key: string, raw: string): { host: string; port: number } {
+  let rest = raw.trim();
+  let defaultPort = 11434;
+  const scheme = /^([a-z]+):\/\//i.exec(rest);
+  if (scheme) {
+    defaultPort = scheme[1]!.toLowerCase() === "https" ? 443 : 80;
+    rest = rest.slice(scheme[0].length);
+  }
+  rest = rest.replace(/\/.*$/, "");
+  const m = /^(\[[^\]]+\]|[^:]*)(?::(.*))?$/.exec(rest);
+  if (!m) return fail(key, raw, "expected host[:port]");
+  const host = (m[1] ?? "").replace(/^\[|\]$/g, "") || "127.0.0.1";
+  const port = m[2] === undefined ? defaultPort : parsePort(key, m[2]);
+  return { host, port };
+}
+
+function parsePort(key: string, raw: unknown): number {
+  const n = typeof raw === "string" && /^\d+$/.test(raw) ? Number(raw) : raw;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 65535) {
+    return fail(key, raw, "expected a port number 0-65535");
+  }
+  return n;
+}
+
+function parseBool(key: string, raw: string): boolean {
+  const v = raw.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(v)) return true;
+  if (["0", "false", "no", "off", ""].includes(v)) return false;
+  return fail(key, raw, "expected true/false/1/0");
+}
+
+type Check = (key: string, value: unknown) => unknown;
+
+const optionalString: Check = (k, v) =>
+  v === null || typeof v === "string" ? v : fail(k, v, "expected a string or null");
+const stringList: Check = (k, v) =>
+  Array.isArray(v) && v.every((s) => typeof s === "string" && s !== "")
+    ? v
+    : fail(k, v, "expected an array of non-empty strings");
+
+/** How each key of `config.json` is checked (and normalised). */
+const CHECKS: Record<keyof Config, Check> = {
+  api_token: optionalString,
+  base_url: normaliseBaseUrl,
+  default_model: optionalString,
+  host: (k, v) =>
+    typeof v === "string" && v.trim() !== "" ? v.trim() : fail(k, v, "expected a host"),
+  port: parsePort,
+  default_system_prompt: optionalString,
+  max_history_messages: (k, v) =>
+    v === -1 || (Number.isInteger(v) && (v as number) >= 1)
+      ? v
+      : fail(k, v, "expected -1 (unlimited) or an integer >= 1"),
+  debug: (k, v) => typeof v === "boolean" ? v : fail(k, v, "expected true or false"),
+  ollama_version: (k, v) =>
+    typeof v === "string" && /^\d+\.\d+\.\d+$/.test(v) ? v : fail(k, v, "expected x.y.z digits"),
+  models: stringList,
+  include: stringList,
+  exclude: stringList,
+  aliases: (k, v) =>
+    v !== null && typeof v === "object" && !Array.isArray(v) &&
+      Object.values(v).every((t) => typeof t === "string" && t !== "")
+      ? v
+      : fail(k, v, "expected an object of alias → model id"),
+  catalogue_ttl_seconds: (k, v) =>
+    typeof v === "number" && v >= 0 ? v : fail(k, v, "expected a number of seconds >= 0"),
+  defaults: checkDefaults,
+};
+
+function checkDefaults(key: string, value: unknown): Record<string, unknown> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    return fail(key, value, "expected an object");
+  }
+  const out: Record<string, unknown> = { ...DEFAULTS.defaults };
+  for (const [name, v] of Object.entries(value)) {
+    const kind = UPSTREAM_PARAMS[name];
+    if (!kind) {
+      return fail(
+        `${key}.${name}`,
+        v,
+        `unknown parameter (known: ${Object.keys(UPSTREAM_PARAMS)})`,
+      );
+    }
+    try {
+      out[name] = v === null ? null : checkValue(name, kind, v);
+    } catch (err) {
+      return fail(`${key}.${name}`, v, (err as Error).message.replace(/^option "[^"]+" /, ""));
+    }
+  }
+  return out;
+}
+
+/** Checks the keys of a parsed `config.json` object; `_`-prefixed keys are comments. */
+export function checkFileConfig(
+  raw: unknown,
+  path: string,
+): Partial<Record<keyof Config, unknown>> {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new ConfigError(`${path}: expected a JSON object`);
+  }
+  const out: Partial<Record<keyof Config, unknown>> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (key.startsWith("_") || key === "$schema") continue;
+    if (!(key in CHECKS)) {
+      throw new ConfigError(`${path}: unknown key "${key}" (known: ${Object.keys(CHECKS)})`);
+    }
+    out[key as keyof Config] = value;
+  }
+  return out;
+}
+
+/** Validates merged raw values into a frozen `Config`; the token is required. */
+export function validateConfig(raw: Partial<Record<keyof Config, unknown>>): Config {
+  const merged: Record<string, unknown> = { ...DEFAULTS, ...raw };
+  for (const [key, check] of Object.entries(CHECKS)) merged[key] = check(key, merged[key]);
+  const token = typeof merged.api_token === "string" ? merged.api_token.trim() : "";
+  if (token === "") {
+    throw new ConfigError(
+      "no Chutes API token: set CHUTES_API_TOKEN (or CHUTES_API_KEY) in the environment or in " +
+        '.env, or "api_token" in config.json. Get a token at https://chutes.ai (API keys).',
+    );
+  }
+  merged.api_token = token;
+  return Object.freeze(merged) as unknown as Config;
+}
+
+/** Reads the environment variables the proxy understands into raw config values. */
+export function configFromEnv(
+  env: Readonly<Record<string, string>>,
+): Partial<Record<keyof Config, unknown>> {
+  const out: Partial<Record<keyof Config, unknown>> = {};
+  const token = env.CHUTES_API_TOKEN || env.CHUTES_API_KEY;
+  if (token) out.api_token = token;
+  if (env.CHUTES_BASE_URL) out.base_url = env.CHUTES_BASE_URL;
+  if (env.OLLAMA_HOST) Object.assign(out, parseBindAddress("OLLAMA_HOST", env.OLLAMA_HOST));
+  if (env.PROXY_DEBUG !== undefined) out.debug = parseBool("PROXY_DEBUG", env.PROXY_DEBUG);
+  return out;
+}
+
+export { parseBool, parsePort };

@@ -1,0 +1,248 @@
+/**
+ * The stream conversion stage: upstream SSE items in, Ollama chat or generate chunks out.
+ * Content and reasoning deltas become `done:false` chunks; streamed tool-call fragments are
+ * gathered by index and emitted whole, one call per chunk, when the upstream finishes; reading
+ * goes on after `finish_reason` for the usage chunk, and `flush` emits the single `done:true`
+ * chunk with the six counters. Any upstream failure after the first byte — an error event,
+ * Chutes' bare error line, malformed JSON, an oversized event, or a stream that just stops —
+ * becomes one final `{"error": ...}` chunk and ends the stream.
+ */
+import { upstreamErrorMessage } from "./errors.ts";
+import type { OpenAIChunk, OpenAILogprob, ToolCallDelta } from "./openai_types.ts";
+import type { SseItem } from "./sse.ts";
+
+/** Time source: `now` in milliseconds (monotonic), `iso` for `created_at`. Fixed in golden tests. */
+export interface Clock {
+  now(): number;
+  iso(): string;
+}
+
+/** The real clock. */
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  iso: () => new Date().toISOString(),
+};
+
+/** What the stage needs to know about the request it converts. */
+export interface ConversionOptions {
+  kind: "chat" | "generate";
+  /** The model name echoed to the client, exactly as the client sent it. */
+  model: string;
+  clock: Clock;
+  /** `clock.now()` when the request arrived and when the upstream answered with headers. */
+  startedAt: number;
+  headersAt: number;
+  /** Used for `prompt_eval_count` when the upstream sends no usage. */
+  promptTokensEstimate: number;
+}
+
+/** An Ollama stream chunk (chat or generate) or a final error line. */
+export type OllamaChunk = Record<string, unknown>;
+
+interface PendingCall {
+  id: string;
+  name: string;
+  args: string;
+}
+
+const encoder = new TextEncoder();
+
+function randomCallId(): string {
+  return `call_${crypto.randomUUID().replace(/-/g, "").slice(0, 8)}`;
+}
+
+function toOllamaLogprobs(entries: readonly OpenAILogprob[]): unknown[] {
+  const one = (e: { token?: string; logprob?: number; bytes?: number[] | null }) => ({
+    token: e.token ?? "",
+    logprob: e.logprob ?? 0,
+    bytes: e.bytes ?? [...encoder.encode(e.token ?? "")],
+  });
+  return entries.map((e) =>
+    e.top_logprobs && e.top_logprobs.length > 0
+      ? { ...one(e), top_logprobs: e.top_logprobs.map(one) }
+      : one(e)
+  );
+}
+
+/** Converts upstream SSE items into Ollama chunks. */
+export class OllamaChunkStream extends TransformStream<SseItem, OllamaChunk> {
+  #o: ConversionOptions;
+  #calls = new Map<number, PendingCall>();
+  #finishReason: string | undefined;
+  #doneSeen = false;
+  #ended = false;
+  #promptTokens: number | undefined;
+  #completionTokens: number | undefined;
+  #deltas = 0;
+  #firstTokenAt: number | undefined;
+
+  constructor(options: ConversionOptions) {
+    super({
+      transform: (item, controller) => this.#onItem(item, controller),
+      flush: (controller) => this.#onEnd(controller),
+    });
+    this.#o = options;
+  }
+
+  #fail(controller: TransformStreamDefaultController<OllamaChunk>, message: string): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    controller.enqueue({ error: message });
+    controller.terminate();
+  }
+
+  #onItem(item: SseItem, controller: TransformStreamDefaultController<OllamaChunk>): void {
+    if (this.#ended || this.#doneSeen) return;
+    if (item.kind === "oversized") {
+      return this.#fail(
+        controller,
+        `upstream sent a stream event larger than ${item.limit} characters`,
+      );
+    }
+    if (item.kind === "bare") {
+      const message = upstreamErrorMessage(item.line);
+      return this.#fail(controller, message || "upstream sent an unreadable stream line");
+    }
+    if (item.data === "[DONE]") {
+      this.#doneSeen = true;
+      this.#finishReason ??= "stop";
+      return;
+    }
+    let chunk: OpenAIChunk;
+    try {
+      chunk = JSON.parse(item.data);
+    } catch {
+      return this.#fail(
+        controller,
+        `upstream sent malformed JSON in its stream: ${item.data.slice(0, 200)}`,
+      );
+    }
+    if (chunk.error !== undefined || chunk.detail !== undefined || chunk.object === "error") {
+      return this.#fail(
+        controller,
+        upstreamErrorMessage(item.data) || "upstream reported an error",
+      );
+    }
+    this.#onChunk(chunk, controller);
+  }
+
+  #onChunk(chunk: OpenAIChunk, controller: TransformStreamDefaultController<OllamaChunk>): void {
+    if (chunk.usage) {
+      this.#promptTokens = chunk.usage.prompt_tokens ?? this.#promptTokens;
+      this.#completionTokens = chunk.usage.completion_tokens ?? this.#completionTokens;
+    }
+    const choice = chunk.choices?.[0];
+    if (!choice) return;
+    const delta = choice.delta;
+    const content = delta?.content ?? choice.text ?? "";
+    const thinking = delta?.reasoning_content ?? delta?.reasoning ?? "";
+    if (delta?.tool_calls) this.#gather(delta.tool_calls);
+    const logprobs = choice.logprobs?.content;
+    if (content !== "" || thinking !== "" || (logprobs && logprobs.length > 0)) {
+      this.#firstTokenAt ??= this.#o.clock.now();
+      this.#deltas++;
+      controller.enqueue(this.#partial(content, thinking, logprobs));
+    }
+    if (choice.finish_reason && this.#finishReason === undefined) {
+      this.#finishReason = choice.finish_reason;
+      this.#emitToolCalls(controller);
+    }
+  }
+
+  #gather(deltas: readonly ToolCallDelta[]): void {
+    for (const d of deltas) {
+      const index = d.index ?? this.#calls.size;
+      let call = this.#calls.get(index);
+      if (!call) {
+        call = { id: d.id || randomCallId(), name: "", args: "" };
+        this.#calls.set(index, call);
+      }
+      if (d.function?.name) call.name += d.function.name;
+      if (d.function?.arguments) call.args += d.function.arguments;
+    }
+  }
+
+  #emitToolCalls(controller: TransformStreamDefaultController<OllamaChunk>): void {
+    if (this.#o.kind !== "chat") return;
+    let position = 0;
+    for (const call of [...this.#calls.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1])) {
+      let args: unknown;
+      try {
+        args = call.args.trim() === "" ? {} : JSON.parse(call.args);
+      } catch {
+        return this.#fail(
+          controller,
+          `upstream returned tool call "${call.name}" with arguments that are not valid JSON: ${
+            call.args.slice(0, 200)
+          }`,
+        );
+      }
+      const fn = { index: position++, name: call.name, arguments: args };
+      controller.enqueue(
+        this.#chunk({
+          role: "assistant",
+          content: "",
+          tool_calls: [{ id: call.id, function: fn }],
+        }),
+      );
+    }
+    this.#calls.clear();
+  }
+
+  #chunk(message: Record<string, unknown>): OllamaChunk {
+    return { model: this.#o.model, created_at: this.#o.clock.iso(), message, done: false };
+  }
+
+  #partial(
+    content: string,
+    thinking: string,
+    logprobs: OpenAILogprob[] | null | undefined,
+  ): OllamaChunk {
+    let out: OllamaChunk;
+    if (this.#o.kind === "chat") {
+      const message: Record<string, unknown> = { role: "assistant", content };
+      if (thinking !== "") message.thinking = thinking;
+      out = this.#chunk(message);
+    } else {
+      out = { model: this.#o.model, created_at: this.#o.clock.iso(), response: content };
+      if (thinking !== "") out.thinking = thinking;
+      out.done = false;
+    }
+    if (logprobs && logprobs.length > 0) out.logprobs = toOllamaLogprobs(logprobs);
+    return out;
+  }
+
+  #onEnd(controller: TransformStreamDefaultController<OllamaChunk>): void {
+    if (this.#ended) return;
+    if (this.#finishReason === undefined) {
+      return this.#fail(controller, "upstream stream ended before the response was complete");
+    }
+    this.#ended = true;
+    controller.enqueue(this.#final());
+  }
+
+  #final(): OllamaChunk {
+    const { clock, startedAt, headersAt } = this.#o;
+    const end = clock.now();
+    const first = this.#firstTokenAt ?? end;
+    const ns = (ms: number) => Math.max(1, Math.round(ms * 1e6));
+    const head: OllamaChunk = this.#o.kind === "chat"
+      ? {
+        model: this.#o.model,
+        created_at: clock.iso(),
+        message: { role: "assistant", content: "" },
+      }
+      : { model: this.#o.model, created_at: clock.iso(), response: "" };
+    return {
+      ...head,
+      done: true,
+      done_reason: this.#finishReason === "length" ? "length" : "stop",
+      total_duration: ns(end - startedAt),
+      load_duration: ns(headersAt - startedAt),
+      prompt_eval_count: this.#promptTokens ?? this.#o.promptTokensEstimate,
+      prompt_eval_duration: ns(first - headersAt),
+      eval_count: this.#completionTokens ?? this.#deltas,
+      eval_duration: ns(end - first),
+    };
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * A fake Chutes server on 127.0.0.1, port 0. It records every request (method, path, headers,
+ * parsed JSON body) so tests can assert the exact translated body, serves a model list, and
+ * answers completion calls from a per-path queue of scripted replies: JSON, text, or an SSE
+ * stream written piece by piece (optionally with delays, or left hanging). It counts open and
+ * cancelled streams so disconnect tests can prove the upstream request was closed.
+ */
+import type { UpstreamModel } from "../lib/openai_types.ts";
+
+/** One request as the fake upstream saw it. */
+export interface Recorded {
+  method: string;
+  path: string;
+  headers: Headers;
+  body: Record<string, unknown> | undefined;
+}
+
+/** A scripted reply. `pieces` are written as separate network writes, `delayMs` apart. */
+export type Reply =
+  | { status?: number; json: unknown; headers?: Record<string, string> }
+  | { status?: number; text: string; headers?: Record<string, string> }
+  | { pieces: string[]; delayMs?: number; hang?: boolean };
+
+/** `data: <json>\n\n` for each object, then `data: [DONE]\n\n` unless `done` is false. */
+export function sse(events: unknown[], options: { done?: boolean } = {}): string[] {
+  const out = events.map((e) => `data: ${typeof e === "string" ? e : JSON.stringify(e)}\n\n`);
+  if (options.done !== false) out.push("data: [DONE]\n\n");
+  return out;
+}
+
+/** A chat.completion.chunk with the given delta and finish reason. */
+export function chunk(
+  delta: Record<string, unknown>,
+  finish: string | null = null,
+): Record<string, unknown> {
+  return {
+    id: "chatcmpl-1",
+    object: "chat.completion.chunk",
+    created: 1750000000,
+    model: "up",
+    choices: [{ index: 0, delta, finish_reason: finish }],
+  };
+}
+
+/** The usage-only chunk Chutes sends after the finish chunk. */
+export function usage(prompt: number, completion: number): Record<string, unknown> {
+  return {
+    id: "chatcmpl-1",
+    object: "chat.completion.chunk",
+    created: 1750000000,
+    model: "up",
+    choices: [],
+    usage: {
+      prompt_tokens: prompt,
+      completion_tokens: completion,
+      total_tokens: prompt + completion,
+    },
+  };
+}
+
+/** A plain streamed answer: text pieces, finish `stop`, usage 10/number of pieces. */
+export function textStream(pieces: string[], finish = "stop"): string[] {
+  return sse([
+    chunk({ role: "assistant", content: "" }),
+    ...pieces.map((p) => chunk({ content: p })),
+    chunk({}, finish),
+    usage(10, pieces.length),
+  ]);
+}
+
+/** Models served on `GET /v1/models` unless a test replaces them. */
+export const FAKE_MODELS: UpstreamModel[] = JSON.parse(
+  await Deno.readTextFile(new URL("./fixtures/models.json", import.meta.url)),
+).data;
+
+/** The fake upstream server. */
+export class FakeUpstream {
+  readonly requests: Recorded[] = [];
+  models: UpstreamModel[] = structuredClone(FAKE_MODELS);
+  /** Replaces the `/v1/models` answer (e.g. a 500) when set. */
+  modelsReply: Reply | undefined;
+  openStreams = 0;
+  cancelledStreams = 0;
+  readonly #queues = new Map<string, Reply[]>();
+  readonly #server: Deno.HttpServer<Deno.NetAddr>;
+
+  private constructor() {
+    this.#server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      (r) => this.#handle(r),
+    );
+  }
+
+  static start(): FakeUpstream {
+    return new FakeUpstream();
+  }
+
+  /** Base URL including `/v1`, as the proxy's `base_url`. */
+  get url(): string {
+    return `http://127.0.0.1:${this.#server.addr.port}/v1`;
+  }
+
+  /** Queues a reply for the next request to `path` (e.g. `/v1/chat/completions`). */
+  enqueue(path: string, reply: Reply): void {
+    const queue = this.#queues.get(path) ?? [];
+    queue.push(reply);
+    this.#queues.set(path, queue);
+  }
+
+  /** Requests made to `path`, in order. */
+  calls(path: string): Recorded[] {
+    return this.requests.filter((r) => r.path === path);
+  }
+
+  async close(): Promise<void> {
+    await this.#server.shutdown();
+  }
+
+  async #handle(request: Request): Promise<Response> {
+    const path = new URL(request.url).pathname;
+    const text = await request.text();
+    let body: Record<string, unknown> | undefined;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = { _unparsed: text };
+    }
+    this.requests.push({ method: request.method, path, headers: request.headers, body });
+    if (path === "/v1/models" && request.method === "GET") {
+      return this.#reply(this.modelsReply ?? { json: { object: "list", data: this.models } });
+    }
+    const reply = this.#queues.get(path)?.shift();
+    if (!reply) {
+      return Response.json({ detail: `fake upstream: nothing queued for ${path}` }, {
+        status: 418,
+      });
+    }
+    return this.#reply(reply);
+  }
+
+  #reply(reply: Reply): Response {
+    if ("json" in reply) {
+      return Response.json(reply.json, {
+        status: reply.status ?? 200,
+        headers: reply.headers ?? {},
+      });
+    }
+    if ("text" in reply) {
+      return new Response(reply.text, {
+        status: reply.status ?? 200,
+        headers: reply.headers ?? {},
+      });
+    }
+    return new Response(this.#stream(reply), { headers: { "content-type": "text/event-stream" } });
+  }
+
+  #stream(
+    reply: { pieces: string[]; delayMs?: number; hang?: boolean },
+  ): ReadableStream<Uint8Array> {
+    const encoder = new TextEncoder();
+    const pieces = [...reply.pieces];
+    let timer: number | undefined;
+    let open = true;
+    const finish = () => {
+      if (open) this.openStreams--;
+      open = false;
+    };
+    this.openStreams++;
+    return new ReadableStream<Uint8Array>({
+      pull: (controller) =>
+        new Promise<void>((resolve) => {
+          const piece = pieces.shift();
+          if (piece === undefined) {
+            if (!reply.hang) {
+              finish();
+              controller.close();
+            }
+            return; // hanging: never resolves, like a stalled upstream
+          }
+          timer = setTimeout(() => {
+            controller.enqueue(encoder.encode(piece));
+            resolve();
+          }, reply.delayMs ?? 0);
+        }),
+      cancel: () => {
+        clearTimeout(timer);
+        this.cancelledStreams++;
+        finish();
+      },
+    }, { highWaterMark: 0 });
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Test helpers: start the real proxy (the same `createApp` as `main.ts`) on 127.0.0.1 port 0
+ * against a `FakeUpstream`, with a made-up token and a log sink the test can read.
+ */
+import { createApp } from "../lib/app.ts";
+import { type Config, validateConfig } from "../lib/config.ts";
+import type { AppDeps } from "../lib/server.ts";
+import type { Clock } from "../lib/stream.ts";
+import { FakeUpstream } from "./_fake_upstream.ts";
+
+/** A made-up token; tests assert it never shows up in logs or answers. */
+export const TEST_TOKEN = "cpk_test_0123456789abcdef.not-a-real-token";
+
+/** A running proxy in front of a fake upstream. */
+export interface TestProxy {
+  url: string;
+  upstream: FakeUpstream;
+  deps: AppDeps;
+  logs: string[];
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Builds a validated config pointing at `baseUrl`, with overrides. */
+export function testConfig(
+  baseUrl: string,
+  overrides: Partial<Record<keyof Config, unknown>> = {},
+): Config {
+  return validateConfig({ api_token: TEST_TOKEN, base_url: baseUrl, port: 0, ...overrides });
+}
+
+/** Starts a fake upstream and the proxy in front of it. */
+export function startProxy(
+  options: {
+    config?: Partial<Record<keyof Config, unknown>>;
+    clock?: Clock;
+    upstream?: FakeUpstream;
+  } = {},
+): TestProxy {
+  const upstream = options.upstream ?? FakeUpstream.start();
+  const logs: string[] = [];
+  const config = testConfig(upstream.url, options.config);
+  const { deps, handler } = createApp(config, {
+    logSink: (_level, line) => logs.push(line),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handler);
+  const close = async () => {
+    await server.shutdown();
+    await upstream.close();
+  };
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    upstream,
+    deps,
+    logs,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** POSTs JSON to the proxy. */
+export function post(
+  proxy: TestProxy,
+  path: string,
+  body: unknown,
+  init: RequestInit = {},
+): Promise<Response> {
+  return fetch(`${proxy.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    ...init,
+  });
+}
+
+/** Reads an NDJSON body into parsed lines, asserting there are no blank lines. */
+export async function ndjson(res: Response): Promise<Record<string, unknown>[]> {
+  const text = await res.text();
+  if (!text.endsWith("\n")) {
+    throw new Error(`NDJSON body does not end with a newline: ${JSON.stringify(text)}`);
+  }
+  return text.slice(0, -1).split("\n").map((line) => {
+    if (line.trim() === "") throw new Error("blank line in NDJSON body");
+    return JSON.parse(line);
+  });
+}
