@@ -6,7 +6,7 @@
  * cancels the upstream request.
  */
 import { ProxyError, upstreamHttpError } from "./errors.ts";
-import { type Logger, truncateForLog } from "./log.ts";
+import { type Logger, redact, truncateForLog } from "./log.ts";
 import type { UpstreamModel } from "./openai_types.ts";
 
 /** The proxy's own version, sent as User-Agent. */
@@ -76,7 +76,8 @@ export class Upstream {
     if (!res.ok) {
       const body = await readErrorBody(res);
       this.#o.log.debug(`upstream ${path} → ${res.status}: ${truncateForLog(body)}`);
-      throw upstreamHttpError(res.status, body);
+      // An upstream that echoes the token in an error must not hand it to our client.
+      throw upstreamHttpError(res.status, redact(body, [this.#o.token]));
     }
     return res;
   }

@@ -159,7 +159,7 @@ export class FakeUpstream {
   ): ReadableStream<Uint8Array> {
     const encoder = new TextEncoder();
     const pieces = [...reply.pieces];
-    let timer: number | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     let open = true;
     const finish = () => {
       if (open) this.openStreams--;
