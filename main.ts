@@ -48,7 +48,9 @@ async function main(): Promise<number> {
     deps.log.info("shutting down");
     void server.shutdown();
   };
-  for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, stop);
+  Deno.addSignalListener("SIGINT", stop);
+  // SIGTERM (systemd, docker stop) does not exist on Windows.
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
   await server.finished;
   return 0;
 }

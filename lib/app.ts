@@ -3,8 +3,10 @@
  * the running-model tracker and the handler. `main.ts` and the tests both build the app here,
  * passing their own `fetch`, clock and log sink.
  */
+import { KeyCheck } from "./auth.ts";
 import { Catalogue } from "./catalogue.ts";
 import type { Config } from "./config.ts";
+import { CorsPolicy } from "./cors.ts";
 import { createLogger, type LogSink } from "./log.ts";
 import { RunningModels } from "./running.ts";
 import { type AppDeps, createHandler } from "./server.ts";
@@ -27,16 +29,13 @@ export function createApp(
 ): { deps: AppDeps; handler: (request: Request) => Promise<Response> } {
   const log = createLogger({
     debug: config.debug,
-    secrets: [config.api_token],
+    secrets: [config.api_token, ...config.api_keys],
     ...(options.logSink ? { sink: options.logSink } : {}),
   });
   const wallNow = options.wallNow ?? Date.now;
-  const upstream = new Upstream({
-    baseUrl: config.base_url,
-    token: config.api_token,
-    fetch: options.fetch ?? fetch,
-    log,
-  });
+  const upstreamFor = (baseUrl: string) =>
+    new Upstream({ baseUrl, token: config.api_token, fetch: options.fetch ?? fetch, log });
+  const upstream = upstreamFor(config.base_url);
   const catalogue = new Catalogue({
     config,
     listModels: () => upstream.listModels(),
@@ -46,7 +45,12 @@ export function createApp(
   const deps: AppDeps = {
     config,
     upstream,
+    embedUpstream: config.embed_base_url === config.base_url
+      ? upstream
+      : upstreamFor(config.embed_base_url),
     catalogue,
+    cors: new CorsPolicy(config.origins),
+    keys: new KeyCheck(config.api_keys),
     running: new RunningModels(wallNow),
     clock: options.clock ?? systemClock,
     log,

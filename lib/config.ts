@@ -21,14 +21,24 @@ export interface Config {
   readonly exclude: readonly string[];
   readonly aliases: Readonly<Record<string, string>>;
   readonly catalogue_ttl_seconds: number;
+  readonly embed_base_url: string;
+  readonly origins: readonly string[];
+  readonly api_keys: readonly string[];
+  readonly aliases_file: string | null;
   readonly defaults: Readonly<Record<string, unknown>>;
 }
 
 /** Default Chutes endpoint for chat/completions and the model list. */
 export const DEFAULT_BASE_URL = "https://llm.chutes.ai/v1";
 
-/** Built-in defaults; `api_token` has none and must come from a source. */
-export const DEFAULTS: Omit<Config, "api_token"> & { api_token: string | null } = {
+/** Chutes serves embeddings from its own host. */
+export const DEFAULT_EMBED_BASE_URL = "https://embed.chutes.ai/v1";
+
+/** Built-in defaults; `api_token` has none and `embed_base_url` is derived from `base_url`. */
+export const DEFAULTS: Omit<Config, "api_token" | "embed_base_url"> & {
+  api_token: string | null;
+  embed_base_url: string | null;
+} = {
   api_token: null,
   base_url: DEFAULT_BASE_URL,
   default_model: null,
@@ -43,6 +53,10 @@ export const DEFAULTS: Omit<Config, "api_token"> & { api_token: string | null } 
   exclude: [],
   aliases: {},
   catalogue_ttl_seconds: 300,
+  embed_base_url: null,
+  origins: [],
+  api_keys: [],
+  aliases_file: null,
   defaults: Object.fromEntries(Object.keys(UPSTREAM_PARAMS).map((k) => [k, null])),
 };
 
@@ -84,6 +98,8 @@ export function parseBindAddress(key: string, raw: string): { host: string; port
     rest = rest.slice(scheme[0].length);
   }
   rest = rest.replace(/\/.*$/, "");
+  // A bare IPv6 address (`::1`) has no port, as in Ollama's fallback to net.ParseIP.
+  if (!rest.startsWith("[") && rest.split(":").length > 2) return { host: rest, port: defaultPort };
   const m = /^(\[[^\]]+\]|[^:]*)(?::(.*))?$/.exec(rest);
   if (!m) return fail(key, raw, "expected host[:port]");
   const host = (m[1] ?? "").replace(/^\[|\]$/g, "") || "127.0.0.1";
@@ -142,6 +158,13 @@ const CHECKS: Record<keyof Config, Check> = {
   catalogue_ttl_seconds: (k, v) =>
     typeof v === "number" && v >= 0 ? v : fail(k, v, "expected a number of seconds >= 0"),
   defaults: checkDefaults,
+  embed_base_url: (k, v) => v === null ? null : normaliseBaseUrl(k, v),
+  origins: (k, v) =>
+    Array.isArray(v) && v.every((s) => typeof s === "string")
+      ? v
+      : fail(k, v, "expected an array of origins"),
+  api_keys: stringList,
+  aliases_file: optionalString,
 };
 
 function checkDefaults(key: string, value: unknown): Record<string, unknown> {
@@ -161,7 +184,8 @@ function checkDefaults(key: string, value: unknown): Record<string, unknown> {
     try {
       out[name] = v === null ? null : checkValue(name, kind, v);
     } catch (err) {
-      return fail(`${key}.${name}`, v, (err as Error).message.replace(/^option "[^"]+" /, ""));
+      const why = (err as Error).message.replace(/^option "[^"]+" /, "").replace(/, got .*$/s, "");
+      return fail(`${key}.${name}`, v, why);
     }
   }
   return out;
@@ -198,8 +222,22 @@ export function validateConfig(raw: Partial<Record<keyof Config, unknown>>): Con
     );
   }
   merged.api_token = token;
-  return Object.freeze(merged) as unknown as Config;
+  // Chutes serves embeddings from embed.chutes.ai; any other upstream serves them itself.
+  merged.embed_base_url ??= merged.base_url === DEFAULT_BASE_URL
+    ? DEFAULT_EMBED_BASE_URL
+    : merged.base_url;
+  return deepFreeze(merged) as unknown as Config;
 }
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+const commaList = (raw: string) => raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
 
 /** Reads the environment variables the proxy understands into raw config values. */
 export function configFromEnv(
@@ -211,6 +249,9 @@ export function configFromEnv(
   if (env.CHUTES_BASE_URL) out.base_url = env.CHUTES_BASE_URL;
   if (env.OLLAMA_HOST) Object.assign(out, parseBindAddress("OLLAMA_HOST", env.OLLAMA_HOST));
   if (env.PROXY_DEBUG !== undefined) out.debug = parseBool("PROXY_DEBUG", env.PROXY_DEBUG);
+  if (env.CHUTES_EMBED_BASE_URL) out.embed_base_url = env.CHUTES_EMBED_BASE_URL;
+  if (env.OLLAMA_ORIGINS) out.origins = commaList(env.OLLAMA_ORIGINS);
+  if (env.PROXY_API_KEYS) out.api_keys = commaList(env.PROXY_API_KEYS);
   return out;
 }
 

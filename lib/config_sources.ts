@@ -112,15 +112,20 @@ export async function loadConfig(
     fromFile = checkFileConfig(parsed, configPath);
   }
   const dotEnvText = await inputs.readTextFile(".env");
-  const env = { ...(dotEnvText ? parseDotEnv(dotEnvText) : {}), ...inputs.env };
+  // Each layer is read on its own, so a real CHUTES_API_KEY beats a .env CHUTES_API_TOKEN.
+  const fromEnv = {
+    ...configFromEnv(dotEnvText ? parseDotEnv(dotEnvText) : {}),
+    ...configFromEnv(inputs.env),
+  };
   const fromFlags: Record<string, unknown> = {};
   if (flags.host !== undefined) {
     const bind = parseBindAddress("--host", flags.host);
     fromFlags.host = bind.host;
-    if (flags.host.includes(":") && !flags.host.startsWith("[")) fromFlags.port = bind.port;
+    // Only an explicit port (or scheme) overrides the port; `[::1]` and `::1` carry none.
+    if (/^[a-z]+:\/\/|^\[[^\]]*\]:|^[^[:]*:[^:]*$/i.test(flags.host)) fromFlags.port = bind.port;
   }
   if (flags.port !== undefined) fromFlags.port = parsePort("--port", flags.port);
   if (flags.debug) fromFlags.debug = true;
-  const config = validateConfig({ ...fromFile, ...configFromEnv(env), ...fromFlags });
+  const config = validateConfig({ ...fromFile, ...fromEnv, ...fromFlags });
   return { help: false, config, configPath: fileText === undefined ? null : configPath };
 }

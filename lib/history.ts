@@ -19,7 +19,7 @@ export function applyDefaultSystemPrompt(
  * Keeps every system message and the last `max` other messages (`-1` keeps everything).
  * Tool results at the start of the kept window lose their call, so they are dropped too.
  */
-export function trimHistory(messages: readonly OllamaMessage[], max: number): OllamaMessage[] {
+export function trimHistory<M extends { role: string }>(messages: readonly M[], max: number): M[] {
   if (max < 0) return [...messages];
   const others = messages.filter((m) => m.role !== "system");
   if (others.length <= max) return [...messages];

@@ -31,6 +31,8 @@ export interface ModelFacts {
   /** True when the upstream reported `supported_features`, so missing capabilities are real. */
   featuresKnown: boolean;
   contextLength: number | undefined;
+  /** Longest answer the upstream allows (`max_output_length`), when it says. */
+  maxOutputTokens: number | undefined;
 }
 
 /** The family (architecture) guessed from the id: `Qwen/Qwen3-32B` → `qwen3`. */
@@ -103,6 +105,7 @@ export function modelFacts(
     capabilities: capabilitiesOf(model),
     featuresKnown: Array.isArray(model?.supported_features) && model.supported_features.length > 0,
     contextLength,
+    maxOutputTokens: model?.max_output_length,
   };
 }
 

@@ -112,10 +112,12 @@ export function parseKeepAlive(value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === "number" && Number.isFinite(value)) return value;
   if (typeof value !== "string") throw invalidField("keep_alive", "a number or a duration", value);
-  if (value === "0") return 0;
   const sign = value.startsWith("-") ? -1 : 1;
   let rest = value.replace(/^[-+]/, "");
+  if (rest === "0") return 0;
   let total = 0;
+  // As Go's time.ParseDuration: "" and a lone sign are invalid, not zero (zero would unload).
+  if (rest === "") throw new ProxyError(400, `invalid "keep_alive": time: invalid duration "${value}"`);
   while (rest.length > 0) {
     const m = GO_DURATION.exec(rest);
     if (!m) {

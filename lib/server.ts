@@ -1,16 +1,26 @@
 /**
  * The route table and the app value: `createHandler(deps)` returns the fetch handler that
- * `Deno.serve` runs and tests call directly. Every error leaves through `toErrorResponse`:
- * JSON `{"error": "..."}` with the right status, on unknown routes (404) and wrong methods (405)
+ * `Deno.serve` runs and tests call directly. Each request passes the CORS policy and the access
+ * keys, then its route. Every error leaves through `errorFor`: JSON `{"error": "..."}` (OpenAI's
+ * shape under `/v1/`) with the right status, on unknown routes (404) and wrong methods (405)
  * too, because clients JSON-parse error bodies.
  */
+import type { KeyCheck } from "./auth.ts";
 import { type Catalogue, tagged, untagged } from "./catalogue.ts";
 import { handleCompletion } from "./completion.ts";
 import type { Config } from "./config.ts";
+import type { CorsPolicy } from "./cors.ts";
 import { errorResponse, jsonResponse, ProxyError, toProxyError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import { modelFacts, showBody, tagsEntry } from "./model_views.ts";
 import { optionalString, parseJsonObject } from "./ollama_types.ts";
+import {
+  handleOpenAICompletion,
+  handleOpenAIEmbeddings,
+  handleOpenAIModel,
+  handleOpenAIModels,
+  openAIErrorResponse,
+} from "./openai_front.ts";
 import type { RunningModels } from "./running.ts";
 import type { Clock } from "./stream.ts";
 import type { Upstream } from "./upstream.ts";
@@ -19,7 +29,11 @@ import type { Upstream } from "./upstream.ts";
 export interface AppDeps {
   config: Config;
   upstream: Upstream;
+  /** The upstream for embeddings (Chutes serves them from another host). */
+  embedUpstream: Upstream;
   catalogue: Catalogue;
+  cors: CorsPolicy;
+  keys: KeyCheck;
   running: RunningModels;
   clock: Clock;
   log: Logger;
@@ -56,41 +70,82 @@ const ROUTES: Record<string, Record<string, Handler>> = {
   "/api/ps": { GET: (_r, d) => jsonResponse(d.running.body()) },
   "/api/chat": { POST: (r, d) => handleCompletion("chat", r, d) },
   "/api/generate": { POST: (r, d) => handleCompletion("generate", r, d) },
+  "/v1/chat/completions": { POST: (r, d) => handleOpenAICompletion("/chat/completions", r, d) },
+  "/v1/completions": { POST: (r, d) => handleOpenAICompletion("/completions", r, d) },
+  "/v1/embeddings": { POST: handleOpenAIEmbeddings },
+  "/v1/models": { GET: handleOpenAIModels },
 };
 
-function route(request: Request): Handler | Response {
-  const path = new URL(request.url).pathname.replace(/\/+$/, "") || "/";
+const MODEL_PATH = "/v1/models/";
+
+function route(method: string, path: string): Handler | ProxyError {
+  if (path.startsWith(MODEL_PATH) && path.length > MODEL_PATH.length) {
+    const id = decodeURIComponent(path.slice(MODEL_PATH.length));
+    return method === "GET"
+      ? (_r, d) => handleOpenAIModel(id, d)
+      : new ProxyError(405, `405 method not allowed: ${method} ${path}`);
+  }
   const methods = ROUTES[path];
-  if (!methods) return errorResponse(404, `404 page not found: ${path}`);
-  const method = request.method === "HEAD" ? "GET" : request.method;
-  return methods[method] ?? errorResponse(405, `405 method not allowed: ${request.method} ${path}`);
+  if (!methods) return new ProxyError(404, `404 page not found: ${path}`);
+  return methods[method === "HEAD" ? "GET" : method] ??
+    new ProxyError(405, `405 method not allowed: ${method} ${path}`);
 }
 
-function toErrorResponse(err: unknown, log: Logger): Response {
+/** The error shape of the route: OpenAI's under `/v1/`, Ollama's elsewhere. */
+function errorFor(path: string, err: unknown, log: Logger): Response {
   const proxyError = toProxyError(err);
   if (!(err instanceof ProxyError)) log.error(`internal error: ${(err as Error)?.stack ?? err}`);
-  return errorResponse(proxyError.status, proxyError.message);
+  return path.startsWith("/v1/")
+    ? openAIErrorResponse(proxyError.status, proxyError.message)
+    : errorResponse(proxyError.status, proxyError.message);
+}
+
+async function dispatch(request: Request, path: string, deps: AppDeps): Promise<Response> {
+  if (!(await deps.keys.permits(request, path))) {
+    throw new ProxyError(
+      401,
+      "unauthorized: this proxy requires an API key (Authorization: Bearer <key>)",
+    );
+  }
+  if (request.method === "OPTIONS") {
+    return new Response(null, { status: 204, headers: { allow: "GET,POST,DELETE,HEAD,OPTIONS" } });
+  }
+  const handler = route(request.method, path);
+  if (handler instanceof ProxyError) throw handler;
+  return await handler(request, deps);
+}
+
+function withHeaders(response: Response, extra: Headers, head: boolean): Response {
+  if (!head && [...extra.keys()].length === 0) return response;
+  const headers = new Headers(response.headers);
+  extra.forEach((value, key) => headers.set(key, value));
+  if (head) void response.body?.cancel();
+  return new Response(head ? null : response.body, { status: response.status, headers });
 }
 
 /** Creates the app's fetch handler. */
 export function createHandler(deps: AppDeps): (request: Request) => Promise<Response> {
   return async (request) => {
     const started = deps.clock.now();
-    const found = route(request);
+    const path = new URL(request.url).pathname.replace(/\/+$/, "") || "/";
+    const cors = deps.cors.check(request);
+    if (cors.kind === "forbidden") return new Response(null, { status: 403 });
+    if (cors.kind === "preflight") {
+      return new Response(null, { status: 204, headers: cors.headers });
+    }
     let response: Response;
     try {
-      response = found instanceof Response ? found : await found(request, deps);
+      response = await dispatch(request, path, deps);
     } catch (err) {
-      response = toErrorResponse(err, deps.log);
+      response = errorFor(path, err, deps.log);
     }
-    const path = new URL(request.url).pathname;
     deps.log.info(
       `${request.method} ${path} ${response.status} ${(deps.clock.now() - started).toFixed(1)}ms`,
     );
-    if (request.method === "HEAD") {
-      await response.body?.cancel();
-      return new Response(null, { status: response.status, headers: response.headers });
-    }
-    return response;
+    return withHeaders(
+      response,
+      cors.kind === "allowed" ? cors.headers : new Headers(),
+      request.method === "HEAD",
+    );
   };
 }

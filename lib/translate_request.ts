@@ -121,6 +121,8 @@ export function toOpenAIChatRequest(
   return { path: "/chat/completions", body, ignored };
 }
 
+const SUFFIX_IGNORED = "suffix (fill-in-the-middle is not sent upstream)";
+
 /** Builds the upstream request for `/api/generate`: a chat request, or a raw completion. */
 export function toOpenAIGenerateRequest(
   req: GenerateRequest,
@@ -136,6 +138,7 @@ export function toOpenAIGenerateRequest(
     };
     const ignored = applyCommon(body, req, policy);
     if (req.images) ignored.push("images (raw mode sends text only)");
+    if (req.suffix) ignored.push(SUFFIX_IGNORED);
     return { path: "/completions", body, ignored };
   }
   const messages: OllamaMessage[] = [];
@@ -148,6 +151,7 @@ export function toOpenAIGenerateRequest(
     ...policy,
     default_system_prompt: null,
   });
+  if (req.suffix) chat.ignored.push(SUFFIX_IGNORED);
   if (req.template) chat.ignored.push("template (the upstream applies its own chat template)");
   if (req.context) {
     chat.ignored.push("context (deprecated; not supported by OpenAI-compatible upstreams)");

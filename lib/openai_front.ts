@@ -1,0 +1,198 @@
+/**
+ * The OpenAI-compatible front door (`/v1/*`), for clients such as GitHub Copilot and the
+ * Continue CLI that chat through it. Requests are forwarded to Chutes almost as they are: the
+ * model name is resolved like on `/api/*` (tags, aliases), the server's generation defaults fill
+ * fields the client left out, the default system prompt and history limit apply to chat, and
+ * the server's token is used. Streams pass through byte for byte, except that Chutes' bare
+ * mid-stream error line is rewritten as an SSE error event OpenAI SDKs understand. Errors use
+ * OpenAI's `{"error": {"message", "type", "param", "code"}}` shape with the upstream status.
+ */
+import { tagged, untagged } from "./catalogue.ts";
+import { ProxyError, upstreamErrorMessage } from "./errors.ts";
+import { trimHistory } from "./history.ts";
+import type { Upstream } from "./upstream.ts";
+import type { AppDeps } from "./server.ts";
+
+/** OpenAI's error type for a status, as Ollama's OpenAI layer assigns it. */
+export function openAIErrorType(status: number): string {
+  if (status === 400) return "invalid_request_error";
+  if (status === 401) return "authentication_error";
+  if (status === 404) return "not_found_error";
+  if (status === 429) return "rate_limit_error";
+  return "api_error";
+}
+
+/** An error response in OpenAI's shape. */
+export function openAIErrorResponse(
+  status: number,
+  message: string,
+  headers: HeadersInit = {},
+): Response {
+  const h = new Headers(headers);
+  h.set("content-type", "application/json");
+  const error = { message, type: openAIErrorType(status), param: null, code: null };
+  return new Response(JSON.stringify({ error }), { status, headers: h });
+}
+
+async function readBody(request: Request): Promise<Record<string, unknown>> {
+  const text = await request.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    throw new ProxyError(400, `invalid JSON in request body: ${(err as Error).message}`);
+  }
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw new ProxyError(400, "request body must be a JSON object");
+  }
+  return body as Record<string, unknown>;
+}
+
+function requireModel(body: Record<string, unknown>): string {
+  const model = body.model;
+  if (typeof model !== "string" || model.trim() === "") {
+    throw new ProxyError(400, "you must provide a model parameter");
+  }
+  return model.trim();
+}
+
+function applyChatPolicy(body: Record<string, unknown>, deps: AppDeps): void {
+  const messages = body.messages;
+  if (!Array.isArray(messages) || messages.length === 0) {
+    throw new ProxyError(400, "[] is too short - 'messages'");
+  }
+  if (!messages.every((m) => m !== null && typeof m === "object" && typeof m.role === "string")) {
+    throw new ProxyError(400, "each of 'messages' must be an object with a 'role'");
+  }
+  let out = messages as { role: string }[];
+  const prompt = deps.config.default_system_prompt;
+  if (prompt && !out.some((m) => m.role === "system" || m.role === "developer")) {
+    out = [{ role: "system", content: prompt } as { role: string }, ...out];
+  }
+  body.messages = trimHistory(out, deps.config.max_history_messages);
+}
+
+function applyDefaults(body: Record<string, unknown>, deps: AppDeps): void {
+  for (const [key, value] of Object.entries(deps.config.defaults)) {
+    if (value !== null && value !== undefined && !(key in body)) body[key] = structuredClone(value);
+  }
+}
+
+/** `POST /v1/chat/completions` and `POST /v1/completions`. */
+export async function handleOpenAICompletion(
+  path: "/chat/completions" | "/completions",
+  request: Request,
+  deps: AppDeps,
+): Promise<Response> {
+  const body = await readBody(request);
+  const model = requireModel(body);
+  const resolved = await deps.catalogue.resolve(model);
+  if (!resolved) throw new ProxyError(404, `model '${model}' not found`);
+  body.model = resolved.upstreamId;
+  if (path === "/chat/completions") applyChatPolicy(body, deps);
+  applyDefaults(body, deps);
+  if (resolved.facts) deps.running.touch(resolved.facts, undefined);
+  return await forward(deps.upstream, path, body, request.signal);
+}
+
+/** `POST /v1/embeddings`: forwarded to the embeddings upstream. */
+export async function handleOpenAIEmbeddings(request: Request, deps: AppDeps): Promise<Response> {
+  const body = await readBody(request);
+  const model = requireModel(body);
+  body.model = (await deps.catalogue.resolve(model))?.upstreamId ?? untagged(model);
+  return await forward(deps.embedUpstream, "/embeddings", body, request.signal);
+}
+
+async function forward(
+  upstream: Upstream,
+  path: string,
+  body: Record<string, unknown>,
+  signal: AbortSignal,
+): Promise<Response> {
+  const res = await upstream.post(path, body, signal);
+  if (body.stream === true) {
+    return new Response(res.body!.pipeThrough(new BareErrorLineStream()), {
+      headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
+    });
+  }
+  return new Response(res.body, { headers: { "content-type": "application/json" } });
+}
+
+function modelObject(name: string, created: number): Record<string, unknown> {
+  const slash = name.indexOf("/");
+  return {
+    id: name,
+    object: "model",
+    created,
+    owned_by: slash > 0 ? name.slice(0, slash) : "library",
+  };
+}
+
+/** `GET /v1/models`: the same list and order as `/api/tags`. */
+export async function handleOpenAIModels(_request: Request, deps: AppDeps): Promise<Response> {
+  const models = await deps.catalogue.list();
+  const data = models.map((m) => modelObject(m.name, Math.floor(Date.parse(m.modifiedAt) / 1000)));
+  return Response.json({ object: "list", data });
+}
+
+/** `GET /v1/models/{id}` (the id may contain `/`). */
+export async function handleOpenAIModel(id: string, deps: AppDeps): Promise<Response> {
+  const resolved = await deps.catalogue.resolve(id);
+  if (!resolved?.facts) throw new ProxyError(404, `model '${id}' not found`);
+  const created = Math.floor(Date.parse(resolved.facts.modifiedAt) / 1000);
+  return Response.json({ ...modelObject(id.includes(":") ? id : tagged(id), created), id });
+}
+
+const LF = 0x0a;
+const BRACE = 0x7b;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Passes SSE bytes through untouched, except a line that starts with `{` (Chutes' mid-stream
+ * failure, see tests/fixtures/chutes_bare_error.sse), which becomes `data: {"error": {...}}`.
+ */
+export class BareErrorLineStream extends TransformStream<Uint8Array, Uint8Array> {
+  constructor() {
+    let atLineStart = true;
+    let bare: Uint8Array[] | undefined;
+    const emitBare = (controller: TransformStreamDefaultController<Uint8Array>) => {
+      const text = bare!.map((b) => decoder.decode(b, { stream: true })).join("") +
+        decoder.decode();
+      bare = undefined;
+      const message = upstreamErrorMessage(text) || "upstream stream failed";
+      const error = { message, type: "api_error", param: null, code: null };
+      controller.enqueue(encoder.encode(`data: ${JSON.stringify({ error })}\n\n`));
+    };
+    super({
+      transform(chunk, controller) {
+        let start = 0;
+        for (let i = 0; i < chunk.length; i++) {
+          const byte = chunk[i]!;
+          if (bare) {
+            if (byte === LF) {
+              bare.push(chunk.subarray(start, i));
+              emitBare(controller);
+              start = i + 1;
+              atLineStart = true;
+            }
+            continue;
+          }
+          if (atLineStart && byte === BRACE) {
+            if (i > start) controller.enqueue(chunk.slice(start, i));
+            bare = [];
+            start = i;
+            continue;
+          }
+          atLineStart = byte === LF;
+        }
+        if (bare) bare.push(chunk.slice(start));
+        else if (start === 0) controller.enqueue(chunk);
+        else if (start < chunk.length) controller.enqueue(chunk.slice(start));
+      },
+      flush(controller) {
+        if (bare) emitBare(controller);
+      },
+    });
+  }
+}
