@@ -15,28 +15,53 @@ export type SseItem =
 /** Default cap on one buffered event, in characters. */
 export const DEFAULT_MAX_EVENT_CHARS = 8 * 1024 * 1024;
 
-/** Decodes SSE text into `SseItem`s. */
+/**
+ * The parser counts a pending line with its `data: ` prefix and line ending, so it gets this much
+ * room over the cap and the exact size is checked here: whether an event is oversized must not
+ * depend on where the network split the bytes (tests/sse_test.ts checks every split).
+ */
+const PARSER_SLACK = 8;
+
+/** Decodes SSE text into `SseItem`s; after an `oversized` item the stream ends. */
 export class SseDecoderStream extends TransformStream<string, SseItem> {
   constructor(maxEventChars = DEFAULT_MAX_EVENT_CHARS) {
     let parser: EventSourceParser;
+    let stopped = false;
+    let endsWithCR = false;
     super({
       start(controller) {
+        // The parser cannot be fed once over its limit: stop reading instead of throwing.
+        const oversized = () => {
+          stopped = true;
+          controller.enqueue({ kind: "oversized", limit: maxEventChars });
+          controller.terminate();
+        };
         parser = createParser({
-          maxBufferSize: maxEventChars,
-          onEvent: (event) => controller.enqueue({ kind: "data", data: event.data }),
+          maxBufferSize: maxEventChars + PARSER_SLACK,
+          onEvent: (event) => {
+            if (stopped) return;
+            if (event.data.length > maxEventChars) oversized();
+            else controller.enqueue({ kind: "data", data: event.data });
+          },
           onError: (error) => {
-            if (error.type === "max-buffer-size-exceeded") {
-              controller.enqueue({ kind: "oversized", limit: maxEventChars });
-            } else if (error.type === "unknown-field" && error.line !== undefined) {
-              controller.enqueue({ kind: "bare", line: error.line });
+            if (stopped) return;
+            if (error.type === "max-buffer-size-exceeded") oversized();
+            else if (error.type === "unknown-field" && error.line !== undefined) {
+              if (error.line.length > maxEventChars) oversized();
+              else controller.enqueue({ kind: "bare", line: error.line });
             }
           },
         });
       },
       transform(chunk) {
+        if (stopped || chunk === "") return;
+        endsWithCR = chunk.endsWith("\r");
         parser.feed(chunk);
       },
       flush() {
+        if (stopped) return;
+        // A trailing CR is a complete line ending (the parser waits for a possible LF after it).
+        if (endsWithCR) parser.feed("\n");
         // A last line without its newline (a stream cut short) is still parsed.
         parser.reset({ consume: true });
       },

@@ -105,18 +105,27 @@ export class OllamaChunkStream extends TransformStream<SseItem, OllamaChunk> {
     }
     if (item.data === "[DONE]") {
       this.#doneSeen = true;
-      this.#finishReason ??= "stop";
+      if (this.#finishReason === undefined) {
+        // No finish chunk came: gathered tool calls must still go out, not be dropped.
+        this.#finishReason = "stop";
+        this.#emitToolCalls(controller);
+      }
       return;
     }
-    let chunk: OpenAIChunk;
+    let parsed: unknown;
     try {
-      chunk = JSON.parse(item.data);
+      parsed = JSON.parse(item.data);
     } catch {
+      parsed = undefined;
+    }
+    // `data: null` (or any non-object) would otherwise throw below and error the whole stream.
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
       return this.#fail(
         controller,
         `upstream sent malformed JSON in its stream: ${item.data.slice(0, 200)}`,
       );
     }
+    const chunk = parsed as OpenAIChunk;
     if (chunk.error !== undefined || chunk.detail !== undefined || chunk.object === "error") {
       return this.#fail(
         controller,
@@ -136,7 +145,12 @@ export class OllamaChunkStream extends TransformStream<SseItem, OllamaChunk> {
     const delta = choice.delta;
     const content = delta?.content ?? choice.text ?? "";
     const thinking = delta?.reasoning_content ?? delta?.reasoning ?? "";
-    if (delta?.tool_calls) this.#gather(delta.tool_calls);
+    if (delta?.tool_calls && delta.tool_calls.length > 0) {
+      // Tool-call fragments are generated tokens too: they start the eval clock like content.
+      this.#firstTokenAt ??= this.#o.clock.now();
+      this.#deltas++;
+      this.#gather(delta.tool_calls);
+    }
     const logprobs = choice.logprobs?.content;
     if (content !== "" || thinking !== "" || (logprobs && logprobs.length > 0)) {
       this.#firstTokenAt ??= this.#o.clock.now();
