@@ -14,6 +14,10 @@ async function readTextFile(path: string): Promise<string | undefined> {
   }
 }
 
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\./.test(host);
+}
+
 async function main(): Promise<number> {
   let loaded;
   try {
@@ -43,6 +47,12 @@ async function main(): Promise<number> {
       );
     },
   }, handler);
+  if (config.api_keys.length === 0 && !isLoopback(config.host)) {
+    deps.log.warn(
+      `!!! listening on ${config.host} without access keys: anyone who can reach this port can use ` +
+        "your Chutes token. Set PROXY_API_KEYS (or api_keys in config.json), or bind to 127.0.0.1.",
+    );
+  }
   void deps.catalogue.refresh();
   const stop = () => {
     deps.log.info("shutting down");

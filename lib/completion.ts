@@ -80,6 +80,15 @@ function checkCapabilities(
   }
 }
 
+/** Chutes rejects `max_tokens` above the model's `max_output_length`; ask for the most it allows. */
+function clampMaxTokens(upstreamReq: UpstreamRequest, limit: number | undefined): void {
+  const asked = upstreamReq.body.max_tokens;
+  if (limit && typeof asked === "number" && asked > limit) {
+    upstreamReq.body.max_tokens = limit;
+    upstreamReq.ignored.push(`num_predict above the model's limit (${asked} clamped to ${limit})`);
+  }
+}
+
 function estimatePromptTokens(req: ChatRequest | GenerateRequest): number {
   const chars = "messages" in req
     ? req.messages.reduce((n, m) => n + m.content.length + (m.thinking?.length ?? 0), 0)
@@ -170,6 +179,7 @@ export async function handleCompletion(
   const upstreamReq = "messages" in req
     ? toOpenAIChatRequest(req, resolved.upstreamId, deps.config)
     : toOpenAIGenerateRequest(req, resolved.upstreamId, deps.config);
+  clampMaxTokens(upstreamReq, resolved.facts?.maxOutputTokens);
   if (upstreamReq.ignored.length > 0) {
     deps.log.debug(`${kind} ${req.model}: not forwarded: ${upstreamReq.ignored.join(", ")}`);
   }

@@ -444,3 +444,17 @@ Deno.test("debug logs never contain the token", async () => {
   assert.ok(p.logs.some((l) => l.includes("[redacted]")));
   for (const line of p.logs) assert.equal(line.includes(TEST_TOKEN), false, line);
 });
+
+Deno.test("num_predict above the model's max_output_length is clamped, and the header says so", async () => {
+  await using p = startProxy();
+  p.upstream.enqueue(CHAT, { pieces: textStream(["ok"]) });
+  const res = await post(p, "/api/chat", {
+    model: QWEN,
+    messages: [user("hi")],
+    stream: false,
+    options: { num_predict: 100000 },
+  });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("x-proxy-ignored-options") ?? "", /100000 clamped to 40960/);
+  assert.equal(p.upstream.calls(CHAT)[0]!.body!.max_tokens, 40960);
+});
