@@ -2,6 +2,7 @@
  * Entry point: load the configuration, build the app, serve it, and stop cleanly on a signal.
  */
 import { createApp } from "./lib/app.ts";
+import { exposureWarning } from "./lib/auth.ts";
 import { ConfigError } from "./lib/config.ts";
 import { loadConfig, USAGE } from "./lib/config_sources.ts";
 
@@ -12,10 +13,6 @@ async function readTextFile(path: string): Promise<string | undefined> {
     if (err instanceof Deno.errors.NotFound) return undefined;
     throw err;
   }
-}
-
-function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\./.test(host);
 }
 
 async function main(): Promise<number> {
@@ -47,12 +44,8 @@ async function main(): Promise<number> {
       );
     },
   }, handler);
-  if (config.api_keys.length === 0 && !isLoopback(config.host)) {
-    deps.log.warn(
-      `!!! listening on ${config.host} without access keys: anyone who can reach this port can use ` +
-        "your Chutes token. Set PROXY_API_KEYS (or api_keys in config.json), or bind to 127.0.0.1.",
-    );
-  }
+  const warning = exposureWarning(config.host, config.api_keys);
+  if (warning) deps.log.warn(warning);
   void deps.catalogue.refresh();
   const stop = () => {
     deps.log.info("shutting down");

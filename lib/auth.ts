@@ -40,3 +40,11 @@ export class KeyCheck {
     return ok;
   }
 }
+
+/** The start-up warning for a proxy reachable beyond this machine without keys, if any. */
+export function exposureWarning(host: string, keys: readonly string[]): string | undefined {
+  const loopback = host === "localhost" || host === "::1" || /^127\./.test(host);
+  if (keys.length > 0 || loopback) return undefined;
+  return `!!! listening on ${host} without access keys: anyone who can reach this port can use ` +
+    "your Chutes token. Set PROXY_API_KEYS (or api_keys in config.json), or bind to 127.0.0.1.";
+}

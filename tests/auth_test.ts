@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { Ollama } from "ollama";
+import { exposureWarning } from "../lib/auth.ts";
 import { configFromEnv } from "../lib/config.ts";
 import { textStream } from "./_fake_upstream.ts";
 import { post, startProxy } from "./_helpers.ts";
@@ -69,4 +70,13 @@ Deno.test("with keys: the ollama client passes with headers; the key never reach
   const wrong = await post(p, "/api/chat", {}, { headers: { authorization: "Bearer nope" } });
   assert.equal(wrong.status, 401);
   await wrong.body?.cancel();
+});
+
+Deno.test("binding beyond loopback without keys gives a prominent start-up warning", () => {
+  assert.match(exposureWarning("0.0.0.0", []) ?? "", /without access keys.*PROXY_API_KEYS/);
+  assert.match(exposureWarning("192.168.1.5", []) ?? "", /^!!!/);
+  assert.equal(exposureWarning("0.0.0.0", ["k"]), undefined);
+  for (const host of ["127.0.0.1", "127.0.0.2", "localhost", "::1"]) {
+    assert.equal(exposureWarning(host, []), undefined);
+  }
 });
