@@ -1,6 +1,7 @@
 /**
  * Entry point: load the configuration, build the app, serve it, and stop cleanly on a signal.
  */
+import { openAliasFile } from "./lib/aliases_file.ts";
 import { createApp } from "./lib/app.ts";
 import { exposureWarning } from "./lib/auth.ts";
 import { ConfigError } from "./lib/config.ts";
@@ -15,23 +16,34 @@ async function readTextFile(path: string): Promise<string | undefined> {
   }
 }
 
+/** A start-up problem: prints it and answers exit status 2; anything else is rethrown. */
+function startupFailure(err: unknown): number {
+  if (!(err instanceof ConfigError)) throw err;
+  // deno-lint-ignore no-console
+  console.error(`error: ${err.message}`);
+  return 2;
+}
+
 async function main(): Promise<number> {
   let loaded;
   try {
     loaded = await loadConfig({ args: Deno.args, env: Deno.env.toObject(), readTextFile });
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    // deno-lint-ignore no-console
-    console.error(`error: ${err.message}`);
-    return 2;
+    return startupFailure(err);
   }
   if (loaded.help) {
     // deno-lint-ignore no-console
     console.log(USAGE);
     return 0;
   }
-  const { config, configPath } = loaded;
-  const { deps, handler } = createApp(config);
+  const { config, configPath, aliasesPath } = loaded;
+  let aliasStore;
+  try {
+    aliasStore = await openAliasFile(aliasesPath);
+  } catch (err) {
+    return startupFailure(err);
+  }
+  const { deps, handler } = createApp(config, { aliasStore });
   const server = Deno.serve({
     hostname: config.host,
     port: config.port,
@@ -40,7 +52,8 @@ async function main(): Promise<number> {
         `ollama-chutes-proxy listening on http://${
           hostname.includes(":") ? `[${hostname}]` : hostname
         }:${port} ` +
-          `→ ${config.base_url} (config: ${configPath ?? "none"}${config.debug ? ", debug" : ""})`,
+          `→ ${config.base_url} (config: ${configPath ?? "none"}, aliases: ${aliasStore.where}` +
+          `${config.debug ? ", debug" : ""})`,
       );
     },
   }, handler);

@@ -3,11 +3,13 @@
  * the running-model tracker and the handler. `main.ts` and the tests both build the app here,
  * passing their own `fetch`, clock and log sink.
  */
+import type { AliasStore } from "./aliases_file.ts";
 import { KeyCheck } from "./auth.ts";
 import { Catalogue } from "./catalogue.ts";
 import type { Config } from "./config.ts";
 import { CorsPolicy } from "./cors.ts";
 import { createLogger, type LogSink } from "./log.ts";
+import { DEFAULT_RETRY } from "./retry.ts";
 import { RunningModels } from "./running.ts";
 import { type AppDeps, createHandler } from "./server.ts";
 import { type Clock, systemClock } from "./stream.ts";
@@ -18,8 +20,12 @@ export interface AppOptions {
   fetch?: typeof fetch;
   clock?: Clock;
   logSink?: LogSink;
+  /** Replaces the wait between retries (tests record it instead of waiting). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Wall clock in milliseconds (catalogue TTL, `/api/ps` expiry). */
   wallNow?: () => number;
+  /** Where `/api/copy` aliases persist (`main.ts` opens the aliases file); memory when absent. */
+  aliasStore?: AliasStore;
 }
 
 /** Builds the dependencies and the fetch handler for `config`. */
@@ -34,13 +40,27 @@ export function createApp(
   });
   const wallNow = options.wallNow ?? Date.now;
   const upstreamFor = (baseUrl: string) =>
-    new Upstream({ baseUrl, token: config.api_token, fetch: options.fetch ?? fetch, log });
+    new Upstream({
+      baseUrl,
+      token: config.api_token,
+      fetch: options.fetch ?? fetch,
+      log,
+      retry: {
+        ...DEFAULT_RETRY,
+        attempts: config.retry_attempts,
+        maxWaitMs: config.retry_max_wait_seconds * 1000,
+      },
+      firstByteTimeoutMs: config.first_byte_timeout_seconds * 1000,
+      idleTimeoutMs: config.idle_timeout_seconds * 1000,
+      ...(options.sleep ? { sleep: options.sleep } : {}),
+    });
   const upstream = upstreamFor(config.base_url);
   const catalogue = new Catalogue({
     config,
     listModels: () => upstream.listModels(),
     now: wallNow,
     log,
+    ...(options.aliasStore ? { aliasStore: options.aliasStore } : {}),
   });
   const deps: AppDeps = {
     config,

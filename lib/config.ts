@@ -25,6 +25,10 @@ export interface Config {
   readonly origins: readonly string[];
   readonly api_keys: readonly string[];
   readonly aliases_file: string | null;
+  readonly retry_attempts: number;
+  readonly retry_max_wait_seconds: number;
+  readonly first_byte_timeout_seconds: number;
+  readonly idle_timeout_seconds: number;
   readonly defaults: Readonly<Record<string, unknown>>;
 }
 
@@ -57,6 +61,10 @@ export const DEFAULTS: Omit<Config, "api_token" | "embed_base_url"> & {
   origins: [],
   api_keys: [],
   aliases_file: null,
+  retry_attempts: 3,
+  retry_max_wait_seconds: 15,
+  first_byte_timeout_seconds: 120,
+  idle_timeout_seconds: 120,
   defaults: Object.fromEntries(Object.keys(UPSTREAM_PARAMS).map((k) => [k, null])),
 };
 
@@ -131,6 +139,11 @@ const stringList: Check = (k, v) =>
     ? v
     : fail(k, v, "expected an array of non-empty strings");
 
+const nonNegativeSeconds: Check = (k, v) =>
+  typeof v === "number" && v >= 0 ? v : fail(k, v, "expected a number of seconds >= 0");
+const positiveSeconds: Check = (k, v) =>
+  typeof v === "number" && v > 0 ? v : fail(k, v, "expected a number of seconds > 0");
+
 /** How each key of `config.json` is checked (and normalised). */
 const CHECKS: Record<keyof Config, Check> = {
   api_token: optionalString,
@@ -165,6 +178,13 @@ const CHECKS: Record<keyof Config, Check> = {
       : fail(k, v, "expected an array of origins"),
   api_keys: stringList,
   aliases_file: optionalString,
+  retry_attempts: (k, v) =>
+    Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 10
+      ? v
+      : fail(k, v, "expected an integer 1-10"),
+  retry_max_wait_seconds: nonNegativeSeconds,
+  first_byte_timeout_seconds: positiveSeconds,
+  idle_timeout_seconds: positiveSeconds,
 };
 
 function checkDefaults(key: string, value: unknown): Record<string, unknown> {

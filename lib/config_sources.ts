@@ -3,6 +3,7 @@
  * `config.json`. `loadConfig` merges them in order (defaults ← file ← env ← flags) and hands the
  * result to `validateConfig`. File access is injected so tests run without touching disk.
  */
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import {
   checkFileConfig,
@@ -93,7 +94,15 @@ export interface ConfigInputs {
 /** Loads and validates the configuration; returns `help: true` when `--help` was given. */
 export async function loadConfig(
   inputs: ConfigInputs,
-): Promise<{ help: true } | { help: false; config: Config; configPath: string | null }> {
+): Promise<
+  { help: true } | {
+    help: false;
+    config: Config;
+    configPath: string | null;
+    /** The aliases file: `aliases_file`, else `aliases.json` beside the config file (or here). */
+    aliasesPath: string;
+  }
+> {
   const flags = parseFlags(inputs.args);
   if (flags.help) return { help: true };
   const configPath = flags.config ?? "config.json";
@@ -127,5 +136,8 @@ export async function loadConfig(
   if (flags.port !== undefined) fromFlags.port = parsePort("--port", flags.port);
   if (flags.debug) fromFlags.debug = true;
   const config = validateConfig({ ...fromFile, ...fromEnv, ...fromFlags });
-  return { help: false, config, configPath: fileText === undefined ? null : configPath };
+  const loadedPath = fileText === undefined ? null : configPath;
+  const aliasesPath = config.aliases_file ??
+    (loadedPath === null ? "aliases.json" : join(dirname(loadedPath), "aliases.json"));
+  return { help: false, config, configPath: loadedPath, aliasesPath };
 }

@@ -8,6 +8,9 @@
 
 /** An error with the status the client should receive. */
 export class ProxyError extends Error {
+  /** How long the upstream asked us to wait (`Retry-After`), when it said. */
+  retryAfterMs: number | undefined;
+
   constructor(
     readonly status: number,
     message: string,

@@ -91,3 +91,9 @@ export interface UpstreamModel {
   quantization?: string;
   pricing?: Record<string, unknown>;
 }
+
+/** An upstream `/v1/embeddings` answer: only what the proxy reads. */
+export interface UpstreamEmbeddings {
+  data?: { index?: number; embedding?: unknown }[];
+  usage?: { prompt_tokens?: number; total_tokens?: number } | null;
+}

@@ -10,8 +10,17 @@ import { type Catalogue, tagged, untagged } from "./catalogue.ts";
 import { handleCompletion } from "./completion.ts";
 import type { Config } from "./config.ts";
 import type { CorsPolicy } from "./cors.ts";
+import { handleEmbed, handleEmbeddings } from "./embed.ts";
 import { errorResponse, jsonResponse, ProxyError, toProxyError } from "./errors.ts";
 import type { Logger } from "./log.ts";
+import {
+  handleBlob,
+  handleCopy,
+  handleCreate,
+  handleDelete,
+  handlePull,
+  handlePush,
+} from "./manage.ts";
 import { modelFacts, showBody, tagsEntry } from "./model_views.ts";
 import { optionalString, parseJsonObject } from "./ollama_types.ts";
 import {
@@ -70,6 +79,13 @@ const ROUTES: Record<string, Record<string, Handler>> = {
   "/api/ps": { GET: (_r, d) => jsonResponse(d.running.body()) },
   "/api/chat": { POST: (r, d) => handleCompletion("chat", r, d) },
   "/api/generate": { POST: (r, d) => handleCompletion("generate", r, d) },
+  "/api/embed": { POST: handleEmbed },
+  "/api/embeddings": { POST: handleEmbeddings },
+  "/api/pull": { POST: handlePull },
+  "/api/push": { POST: handlePush },
+  "/api/create": { POST: handleCreate },
+  "/api/copy": { POST: handleCopy },
+  "/api/delete": { DELETE: handleDelete },
   "/v1/chat/completions": { POST: (r, d) => handleOpenAICompletion("/chat/completions", r, d) },
   "/v1/completions": { POST: (r, d) => handleOpenAICompletion("/completions", r, d) },
   "/v1/embeddings": { POST: handleOpenAIEmbeddings },
@@ -77,12 +93,19 @@ const ROUTES: Record<string, Record<string, Handler>> = {
 };
 
 const MODEL_PATH = "/v1/models/";
+const BLOB_PATH = "/api/blobs/";
 
 function route(method: string, path: string): Handler | ProxyError {
   if (path.startsWith(MODEL_PATH) && path.length > MODEL_PATH.length) {
     const id = decodeURIComponent(path.slice(MODEL_PATH.length));
     return method === "GET"
       ? (_r, d) => handleOpenAIModel(id, d)
+      : new ProxyError(405, `405 method not allowed: ${method} ${path}`);
+  }
+  if (path.startsWith(BLOB_PATH) && path.length > BLOB_PATH.length) {
+    const digest = path.slice(BLOB_PATH.length);
+    return method === "HEAD" || method === "POST"
+      ? (r) => handleBlob(digest, r)
       : new ProxyError(405, `405 method not allowed: ${method} ${path}`);
   }
   const methods = ROUTES[path];

@@ -1,13 +1,25 @@
 /**
- * The upstream client: sends translated requests to the OpenAI-compatible API with the server's
- * token and turns every failure before the body into a `ProxyError` with the status the client
- * should see (the upstream's own status and message for HTTP errors, 502 when it cannot be
- * reached). `fetch` is injected. The client's abort signal is passed on, so a client that leaves
- * cancels the upstream request.
+ * The upstream client: sends translated requests to one OpenAI-compatible API with the
+ * server's token and turns every failure before the body into a `ProxyError` with the status
+ * the client should see (the upstream's own status and message for HTTP errors, 502 when it
+ * cannot be reached, 504 when it does not answer in time). Transient failures are retried here,
+ * before any byte reaches the client, within the request's budget (lib/retry.ts). The body of a
+ * successful answer is guarded against stalls (lib/idle.ts). `fetch`, `sleep` and `random` are
+ * injected so retry tests run in milliseconds. The client's abort signal is passed on, so a
+ * client that leaves cancels the upstream request.
  */
 import { ProxyError, upstreamHttpError } from "./errors.ts";
+import { IdleTimeoutStream } from "./idle.ts";
 import { type Logger, redact, truncateForLog } from "./log.ts";
 import type { UpstreamModel } from "./openai_types.ts";
+import {
+  backoffDelay,
+  DEFAULT_RETRY,
+  isTransient,
+  parseRetryAfter,
+  type RetryPolicy,
+  sleep,
+} from "./retry.ts";
 
 /** The proxy's own version, sent as User-Agent. */
 export const PROXY_VERSION = "0.1.0";
@@ -18,8 +30,22 @@ export interface UpstreamOptions {
   token: string;
   fetch: typeof fetch;
   log: Logger;
+  retry?: RetryPolicy;
+  /** Time allowed until response headers (connection included), in milliseconds. */
+  firstByteTimeoutMs?: number;
+  /** Longest silence allowed between body chunks, in milliseconds. */
+  idleTimeoutMs?: number;
   /** Timeout for the model listing, in milliseconds. */
   listTimeoutMs?: number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
+}
+
+/** What happened upstream for one request, for the access log. */
+export interface UpstreamTrace {
+  attempts: number;
+  status?: number;
+  invocationId?: string;
 }
 
 const MAX_ERROR_BODY = 64 * 1024;
@@ -54,55 +80,110 @@ export class Upstream {
     });
   }
 
-  async #fetch(path: string, init: RequestInit): Promise<Response> {
+  async #fetch(
+    path: string,
+    init: RequestInit,
+    timeoutMs: number | undefined,
+    trace?: UpstreamTrace,
+  ): Promise<Response> {
     const url = `${this.#o.baseUrl}${path}`;
+    const timeout = timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined;
+    const signal = timeout && init.signal
+      ? AbortSignal.any([init.signal, timeout])
+      : timeout ?? init.signal;
     let res: Response;
     try {
-      res = await this.#o.fetch(url, init);
+      res = await this.#o.fetch(url, signal ? { ...init, signal } : init);
     } catch (err) {
-      if (init.signal?.aborted) {
-        if ((init.signal.reason as Error | undefined)?.name === "TimeoutError") {
-          throw new ProxyError(
-            504,
-            `the upstream at ${this.#o.baseUrl} did not answer in time`,
-            true,
-          );
-        }
-        throw new ProxyError(499, "request canceled");
+      if (timeout?.aborted) {
+        const seconds = timeoutMs! / 1000;
+        throw new ProxyError(
+          504,
+          `the upstream at ${this.#o.baseUrl} did not answer within ${seconds} s`,
+          true,
+        );
       }
+      if (init.signal?.aborted) throw new ProxyError(499, "request canceled");
       const reason = err instanceof Error ? err.message : String(err);
       throw new ProxyError(502, `cannot reach the upstream at ${this.#o.baseUrl}: ${reason}`, true);
+    }
+    if (trace) {
+      trace.status = res.status;
+      const id = res.headers.get("x-chutes-invocationid");
+      if (id) trace.invocationId = id;
     }
     if (!res.ok) {
       const body = await readErrorBody(res);
       this.#o.log.debug(`upstream ${path} → ${res.status}: ${truncateForLog(body)}`);
       // An upstream that echoes the token in an error must not hand it to our client.
-      throw upstreamHttpError(res.status, redact(body, [this.#o.token]));
+      const err = upstreamHttpError(res.status, redact(body, [this.#o.token]));
+      err.retryAfterMs = parseRetryAfter(res.headers.get("retry-after"), Date.now());
+      throw err;
     }
     return res;
   }
 
-  /** POSTs a JSON body and returns the (2xx) streaming response. */
-  async post(path: string, body: unknown, signal: AbortSignal): Promise<Response> {
+  /**
+   * POSTs a JSON body and returns the (2xx) answer, retrying transient failures within the
+   * budget. The returned body ends with a bare error line if the upstream stalls.
+   */
+  async post(
+    path: string,
+    body: unknown,
+    signal: AbortSignal,
+    trace: UpstreamTrace = { attempts: 0 },
+  ): Promise<Response> {
     const text = JSON.stringify(body);
     if (this.#o.log.debugEnabled) {
       this.#o.log.debug(`upstream POST ${path} ${truncateForLog(text)}`);
     }
-    return await this.#fetch(path, {
-      method: "POST",
-      headers: this.#headers("text/event-stream"),
-      body: text,
-      signal,
+    const policy = this.#o.retry ?? DEFAULT_RETRY;
+    const wait = this.#o.sleep ?? sleep;
+    let waited = 0;
+    for (let attempt = 1;; attempt++) {
+      trace.attempts = attempt;
+      try {
+        const init = {
+          method: "POST",
+          headers: this.#headers("text/event-stream"),
+          body: text,
+          signal,
+        };
+        const res = await this.#fetch(path, init, this.#o.firstByteTimeoutMs, trace);
+        return this.#guarded(res);
+      } catch (err) {
+        if (!(err instanceof ProxyError) || !isTransient(err) || attempt >= policy.attempts) {
+          throw err;
+        }
+        const delay = backoffDelay(
+          attempt,
+          policy,
+          this.#o.random ?? Math.random,
+          err.retryAfterMs,
+        );
+        if (waited + delay > policy.maxWaitMs) throw err;
+        this.#o.log.warn(
+          `upstream ${path} attempt ${attempt} failed (${err.status}: ${err.message}); retrying in ${delay} ms`,
+        );
+        await wait(delay, signal);
+        waited += delay;
+      }
+    }
+  }
+
+  #guarded(res: Response): Response {
+    const idle = this.#o.idleTimeoutMs;
+    if (!idle || !res.body) return res;
+    return new Response(res.body.pipeThrough(new IdleTimeoutStream(idle)), {
+      status: res.status,
+      headers: res.headers,
     });
   }
 
   /** Lists the upstream's models (`GET /models`). */
   async listModels(): Promise<UpstreamModel[]> {
-    const signal = AbortSignal.timeout(this.#o.listTimeoutMs ?? 15_000);
-    const res = await this.#fetch("/models", {
-      headers: this.#headers("application/json"),
-      signal,
-    });
+    const init = { headers: this.#headers("application/json") };
+    const res = await this.#fetch("/models", init, this.#o.listTimeoutMs ?? 15_000);
     const json = await res.json().catch(() => undefined) as { data?: unknown } | undefined;
     if (!json || !Array.isArray(json.data)) {
       throw new ProxyError(502, "upstream /models answer has no data array");

@@ -17,9 +17,15 @@ export interface Recorded {
 
 /** A scripted reply. `pieces` are written as separate network writes, `delayMs` apart. */
 export type Reply =
-  | { status?: number; json: unknown; headers?: Record<string, string> }
-  | { status?: number; text: string; headers?: Record<string, string> }
-  | { pieces: string[]; delayMs?: number; hang?: boolean };
+  & (
+    | { status?: number; json: unknown; headers?: Record<string, string> }
+    | { status?: number; text: string; headers?: Record<string, string> }
+    | { pieces: string[]; delayMs?: number; hang?: boolean }
+  )
+  & {
+    /** Milliseconds to wait before answering with headers (a slow first byte). */
+    before?: number;
+  };
 
 /** `data: <json>\n\n` for each object, then `data: [DONE]\n\n` unless `done` is false. */
 export function sse(events: unknown[], options: { done?: boolean } = {}): string[] {
@@ -72,6 +78,16 @@ export function textStream(pieces: string[], finish = "stop"): string[] {
 export const FAKE_MODELS: UpstreamModel[] = JSON.parse(
   await Deno.readTextFile(new URL("./fixtures/models.json", import.meta.url)),
 ).data;
+
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}
 
 /** The fake upstream server. */
 export class FakeUpstream {
@@ -135,6 +151,7 @@ export class FakeUpstream {
         status: 418,
       });
     }
+    if (reply.before) await abortableDelay(reply.before, request.signal);
     return this.#reply(reply);
   }
 

@@ -2,6 +2,7 @@
  * Test helpers: start the real proxy (the same `createApp` as `main.ts`) on 127.0.0.1 port 0
  * against a `FakeUpstream`, with a made-up token and a log sink the test can read.
  */
+import type { AliasStore } from "../lib/aliases_file.ts";
 import { createApp } from "../lib/app.ts";
 import { type Config, validateConfig } from "../lib/config.ts";
 import type { AppDeps } from "../lib/server.ts";
@@ -17,6 +18,8 @@ export interface TestProxy {
   upstream: FakeUpstream;
   deps: AppDeps;
   logs: string[];
+  /** Waits the upstream client asked for between retries (tests do not really wait). */
+  waits: number[];
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -35,14 +38,22 @@ export function startProxy(
     config?: Partial<Record<keyof Config, unknown>>;
     clock?: Clock;
     upstream?: FakeUpstream;
+    /** Where `/api/copy` aliases persist; in memory when absent, so tests never write files. */
+    aliasStore?: AliasStore;
   } = {},
 ): TestProxy {
   const upstream = options.upstream ?? FakeUpstream.start();
   const logs: string[] = [];
+  const waits: number[] = [];
   const config = testConfig(upstream.url, options.config);
   const { deps, handler } = createApp(config, {
     logSink: (_level, line) => logs.push(line),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.aliasStore ? { aliasStore: options.aliasStore } : {}),
+    sleep: (ms: number) => {
+      waits.push(ms);
+      return Promise.resolve();
+    },
   });
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handler);
   const close = async () => {
@@ -54,6 +65,7 @@ export function startProxy(
     upstream,
     deps,
     logs,
+    waits,
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -201,7 +201,7 @@ Deno.test("ollama client: generate streaming and not, with format json", async (
 });
 
 Deno.test("ollama client: errors carry the status before the first byte and the message after it", async () => {
-  await using p = startProxy();
+  await using p = startProxy({ config: { retry_attempts: 1 } });
   const client = new Ollama({ host: p.url });
   await assert.rejects(
     client.chat({ model: "nope/none", messages: [{ role: "user", content: "x" }] }),

@@ -110,7 +110,7 @@ Deno.test("openai: streaming chat with tool calls passes through, usage included
 });
 
 Deno.test("openai: upstream errors keep their status in OpenAI's error shape", async () => {
-  await using p = startProxy();
+  await using p = startProxy({ config: { retry_attempts: 1 } });
   p.upstream.enqueue(CHAT, {
     status: 429,
     json: { detail: "Infrastructure is at maximum capacity, try again later" },

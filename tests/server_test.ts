@@ -322,7 +322,7 @@ Deno.test("model errors follow Ollama's wording per endpoint", async () => {
 });
 
 Deno.test("upstream errors before the first byte keep their status and message, even when streaming", async () => {
-  await using p = startProxy();
+  await using p = startProxy({ config: { retry_attempts: 1 } });
   const cases: [number, unknown, string][] = [
     [
       429,
