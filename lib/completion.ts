@@ -176,9 +176,10 @@ export async function handleCompletion(
   if (resolved.facts) deps.running.touch(resolved.facts, req.keep_alive);
   if (empty) return loadReply(kind, req, deps.clock);
   checkCapabilities(kind, req, resolved);
+  const policy = { ...deps.config, contextLength: resolved.facts?.contextLength };
   const upstreamReq = "messages" in req
-    ? toOpenAIChatRequest(req, resolved.upstreamId, deps.config)
-    : toOpenAIGenerateRequest(req, resolved.upstreamId, deps.config);
+    ? toOpenAIChatRequest(req, resolved.upstreamId, policy)
+    : toOpenAIGenerateRequest(req, resolved.upstreamId, policy);
   clampMaxTokens(upstreamReq, resolved.facts?.maxOutputTokens);
   if (upstreamReq.ignored.length > 0) {
     deps.log.debug(`${kind} ${req.model}: not forwarded: ${upstreamReq.ignored.join(", ")}`);

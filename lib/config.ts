@@ -29,6 +29,9 @@ export interface Config {
   readonly retry_max_wait_seconds: number;
   readonly first_byte_timeout_seconds: number;
   readonly idle_timeout_seconds: number;
+  readonly max_body_bytes: number;
+  readonly context_guard: "trim" | "reject" | "off";
+  readonly shutdown_grace_seconds: number;
   readonly defaults: Readonly<Record<string, unknown>>;
 }
 
@@ -65,6 +68,9 @@ export const DEFAULTS: Omit<Config, "api_token" | "embed_base_url"> & {
   retry_max_wait_seconds: 15,
   first_byte_timeout_seconds: 120,
   idle_timeout_seconds: 120,
+  max_body_bytes: 64 * 1024 * 1024,
+  context_guard: "trim",
+  shutdown_grace_seconds: 10,
   defaults: Object.fromEntries(Object.keys(UPSTREAM_PARAMS).map((k) => [k, null])),
 };
 
@@ -185,6 +191,13 @@ const CHECKS: Record<keyof Config, Check> = {
   retry_max_wait_seconds: nonNegativeSeconds,
   first_byte_timeout_seconds: positiveSeconds,
   idle_timeout_seconds: positiveSeconds,
+  max_body_bytes: (k, v) =>
+    Number.isInteger(v) && (v as number) >= 1024 ? v : fail(k, v, "expected a byte count >= 1024"),
+  context_guard: (k, v) =>
+    v === "trim" || v === "reject" || v === "off"
+      ? v
+      : fail(k, v, 'expected "trim", "reject" or "off"'),
+  shutdown_grace_seconds: nonNegativeSeconds,
 };
 
 function checkDefaults(key: string, value: unknown): Record<string, unknown> {

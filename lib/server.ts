@@ -12,6 +12,7 @@ import type { Config } from "./config.ts";
 import type { CorsPolicy } from "./cors.ts";
 import { handleEmbed, handleEmbeddings } from "./embed.ts";
 import { errorResponse, jsonResponse, ProxyError, toProxyError } from "./errors.ts";
+import { limitBody } from "./limits.ts";
 import type { Logger } from "./log.ts";
 import {
   handleBlob,
@@ -135,7 +136,7 @@ async function dispatch(request: Request, path: string, deps: AppDeps): Promise<
   }
   const handler = route(request.method, path);
   if (handler instanceof ProxyError) throw handler;
-  return await handler(request, deps);
+  return await handler(limitBody(request, deps.config.max_body_bytes), deps);
 }
 
 function withHeaders(response: Response, extra: Headers, head: boolean): Response {

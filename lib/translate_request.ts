@@ -6,7 +6,7 @@
  */
 import type { Config } from "./config.ts";
 import { ProxyError } from "./errors.ts";
-import { applyDefaultSystemPrompt, trimHistory } from "./history.ts";
+import { applyDefaultSystemPrompt, guardContext, trimHistory } from "./history.ts";
 import { toDataUrl } from "./images.ts";
 import type { ChatRequest, CommonRequest, GenerateRequest, OllamaMessage } from "./ollama_types.ts";
 import type {
@@ -24,7 +24,11 @@ export interface UpstreamRequest {
   ignored: string[];
 }
 
-type Policy = Pick<Config, "defaults" | "default_system_prompt" | "max_history_messages">;
+type Policy = Pick<Config, "defaults" | "default_system_prompt" | "max_history_messages"> & {
+  context_guard?: Config["context_guard"];
+  /** The model's context length, when the catalogue knows it (for the context guard). */
+  contextLength?: number | undefined;
+};
 
 function userContent(msg: OllamaMessage): OpenAIMessage["content"] {
   if (!msg.images && !msg.parts) return msg.content;
@@ -106,9 +110,13 @@ export function toOpenAIChatRequest(
   upstreamModel: string,
   policy: Policy,
 ): UpstreamRequest {
-  const history = trimHistory(
-    applyDefaultSystemPrompt(req.messages, policy.default_system_prompt),
-    policy.max_history_messages,
+  const history = guardContext(
+    trimHistory(
+      applyDefaultSystemPrompt(req.messages, policy.default_system_prompt),
+      policy.max_history_messages,
+    ),
+    policy.contextLength,
+    policy.context_guard ?? "off",
   );
   const body: OpenAIChatRequest = {
     model: upstreamModel,
