@@ -43,7 +43,8 @@ async function main(): Promise<number> {
   } catch (err) {
     return startupFailure(err);
   }
-  const { deps, handler } = createApp(config, { aliasStore });
+  const shutdown = new AbortController();
+  const { deps, handler } = createApp(config, { aliasStore, shutdown: shutdown.signal });
   const server = Deno.serve({
     hostname: config.host,
     port: config.port,
@@ -60,9 +61,18 @@ async function main(): Promise<number> {
   const warning = exposureWarning(config.host, config.api_keys);
   if (warning) deps.log.warn(warning);
   void deps.catalogue.refresh();
+  let stopping = false;
   const stop = () => {
-    deps.log.info("shutting down");
-    void server.shutdown();
+    if (stopping) {
+      deps.log.warn("second signal: cutting open streams now");
+      shutdown.abort();
+      return;
+    }
+    stopping = true;
+    const grace = config.shutdown_grace_seconds;
+    deps.log.info(`shutting down: no new connections; open streams get ${grace} s to finish`);
+    const timer = setTimeout(() => shutdown.abort(), grace * 1000);
+    void server.shutdown().finally(() => clearTimeout(timer));
   };
   Deno.addSignalListener("SIGINT", stop);
   // SIGTERM (systemd, docker stop) does not exist on Windows.

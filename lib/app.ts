@@ -20,6 +20,8 @@ export interface AppOptions {
   fetch?: typeof fetch;
   clock?: Clock;
   logSink?: LogSink;
+  /** Aborted when a shutdown's grace period is over: open upstream streams end with an error. */
+  shutdown?: AbortSignal;
   /** Replaces the wait between retries (tests record it instead of waiting). */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Wall clock in milliseconds (catalogue TTL, `/api/ps` expiry). */
@@ -53,6 +55,7 @@ export function createApp(
       firstByteTimeoutMs: config.first_byte_timeout_seconds * 1000,
       idleTimeoutMs: config.idle_timeout_seconds * 1000,
       ...(options.sleep ? { sleep: options.sleep } : {}),
+      ...(options.shutdown ? { shutdown: options.shutdown } : {}),
     });
   const upstream = upstreamFor(config.base_url);
   const catalogue = new Catalogue({

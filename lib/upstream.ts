@@ -9,7 +9,7 @@
  * client that leaves cancels the upstream request.
  */
 import { ProxyError, upstreamHttpError } from "./errors.ts";
-import { IdleTimeoutStream } from "./idle.ts";
+import { IdleTimeoutStream, SHUTDOWN_MESSAGE } from "./idle.ts";
 import { type Logger, redact, truncateForLog } from "./log.ts";
 import type { UpstreamModel } from "./openai_types.ts";
 import {
@@ -37,6 +37,8 @@ export interface UpstreamOptions {
   idleTimeoutMs?: number;
   /** Timeout for the model listing, in milliseconds. */
   listTimeoutMs?: number;
+  /** Aborted when the proxy's shutdown grace period is over: open streams are cut with an error. */
+  shutdown?: AbortSignal;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
 }
@@ -88,13 +90,14 @@ export class Upstream {
   ): Promise<Response> {
     const url = `${this.#o.baseUrl}${path}`;
     const timeout = timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined;
-    const signal = timeout && init.signal
-      ? AbortSignal.any([init.signal, timeout])
-      : timeout ?? init.signal;
+    const shutdown = this.#o.shutdown;
+    const signals = [init.signal, timeout, shutdown].filter((s): s is AbortSignal => !!s);
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     let res: Response;
     try {
       res = await this.#o.fetch(url, signal ? { ...init, signal } : init);
     } catch (err) {
+      if (shutdown?.aborted) throw new ProxyError(503, SHUTDOWN_MESSAGE);
       if (timeout?.aborted) {
         const seconds = timeoutMs! / 1000;
         throw new ProxyError(
@@ -172,12 +175,10 @@ export class Upstream {
   }
 
   #guarded(res: Response): Response {
-    const idle = this.#o.idleTimeoutMs;
-    if (!idle || !res.body) return res;
-    return new Response(res.body.pipeThrough(new IdleTimeoutStream(idle)), {
-      status: res.status,
-      headers: res.headers,
-    });
+    const { idleTimeoutMs, shutdown } = this.#o;
+    if ((!idleTimeoutMs && !shutdown) || !res.body) return res;
+    const body = res.body.pipeThrough(new IdleTimeoutStream(idleTimeoutMs, shutdown));
+    return new Response(body, { status: res.status, headers: res.headers });
   }
 
   /** Lists the upstream's models (`GET /models`). */
