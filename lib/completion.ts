@@ -6,6 +6,7 @@
  */
 import type { Catalogue, Resolved } from "./catalogue.ts";
 import type { Config } from "./config.ts";
+import { postWithFallbacks } from "./fallback.ts";
 import { jsonResponse, ProxyError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import { NdjsonEncoderStream } from "./ndjson.ts";
@@ -132,12 +133,21 @@ export async function collectResponse(
 async function respond(
   kind: Kind,
   req: ChatRequest | GenerateRequest,
+  resolved: Resolved,
   upstreamReq: UpstreamRequest,
   signal: AbortSignal,
   deps: CompletionDeps,
   startedAt: number,
 ): Promise<Response> {
-  const res = await deps.upstream.post(upstreamReq.path, upstreamReq.body, signal);
+  const answered = await postWithFallbacks(
+    upstreamReq.path,
+    upstreamReq.body,
+    resolved,
+    req.model,
+    signal,
+    deps,
+  );
+  const res = answered.response;
   const headersAt = deps.clock.now();
   const chunks = res.body!
     .pipeThrough(new TextDecoderStream())
@@ -145,7 +155,7 @@ async function respond(
     .pipeThrough(
       new OllamaChunkStream({
         kind,
-        model: req.model,
+        model: answered.name,
         clock: deps.clock,
         startedAt,
         headersAt,
@@ -153,6 +163,9 @@ async function respond(
       }),
     );
   const headers: Record<string, string> = {};
+  if (answered.fallback) {
+    headers["x-proxy-fallback"] = `${resolved.upstreamId} -> ${answered.model.upstreamId}`;
+  }
   if (upstreamReq.ignored.length > 0) {
     headers["x-proxy-ignored-options"] = upstreamReq.ignored.join(", ");
   }
@@ -184,5 +197,5 @@ export async function handleCompletion(
   if (upstreamReq.ignored.length > 0) {
     deps.log.debug(`${kind} ${req.model}: not forwarded: ${upstreamReq.ignored.join(", ")}`);
   }
-  return await respond(kind, req, upstreamReq, request.signal, deps, startedAt);
+  return await respond(kind, req, resolved, upstreamReq, request.signal, deps, startedAt);
 }

@@ -32,6 +32,7 @@ export interface Config {
   readonly max_body_bytes: number;
   readonly context_guard: "trim" | "reject" | "off";
   readonly shutdown_grace_seconds: number;
+  readonly fallbacks: Readonly<Record<string, readonly string[]>>;
   readonly defaults: Readonly<Record<string, unknown>>;
 }
 
@@ -71,6 +72,7 @@ export const DEFAULTS: Omit<Config, "api_token" | "embed_base_url"> & {
   max_body_bytes: 64 * 1024 * 1024,
   context_guard: "trim",
   shutdown_grace_seconds: 10,
+  fallbacks: {},
   defaults: Object.fromEntries(Object.keys(UPSTREAM_PARAMS).map((k) => [k, null])),
 };
 
@@ -198,6 +200,13 @@ const CHECKS: Record<keyof Config, Check> = {
       ? v
       : fail(k, v, 'expected "trim", "reject" or "off"'),
   shutdown_grace_seconds: nonNegativeSeconds,
+  fallbacks: (k, v) =>
+    v !== null && typeof v === "object" && !Array.isArray(v) &&
+      Object.values(v).every((list) =>
+        Array.isArray(list) && list.every((m) => typeof m === "string" && m !== "")
+      )
+      ? v
+      : fail(k, v, "expected an object of model → [fallback models]"),
 };
 
 function checkDefaults(key: string, value: unknown): Record<string, unknown> {

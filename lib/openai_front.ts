@@ -9,8 +9,8 @@
  */
 import { tagged, untagged } from "./catalogue.ts";
 import { ProxyError, upstreamErrorMessage } from "./errors.ts";
+import { postWithFallbacks } from "./fallback.ts";
 import { trimHistory } from "./history.ts";
-import type { Upstream } from "./upstream.ts";
 import type { AppDeps } from "./server.ts";
 
 /** OpenAI's error type for a status, as Ollama's OpenAI layer assigns it. */
@@ -92,7 +92,11 @@ export async function handleOpenAICompletion(
   if (path === "/chat/completions") applyChatPolicy(body, deps);
   applyDefaults(body, deps);
   if (resolved.facts) deps.running.touch(resolved.facts, undefined);
-  return await forward(deps.upstream, path, body, request.signal);
+  const answered = await postWithFallbacks(path, body, resolved, model, request.signal, deps);
+  const headers: Record<string, string> = answered.fallback
+    ? { "x-proxy-fallback": `${resolved.upstreamId} -> ${answered.model.upstreamId}` }
+    : {};
+  return relay(answered.response, body.stream === true, headers);
 }
 
 /** `POST /v1/embeddings`: forwarded to the embeddings upstream. */
@@ -100,22 +104,18 @@ export async function handleOpenAIEmbeddings(request: Request, deps: AppDeps): P
   const body = await readBody(request);
   const model = requireModel(body);
   body.model = (await deps.catalogue.resolve(model))?.upstreamId ?? untagged(model);
-  return await forward(deps.embedUpstream, "/embeddings", body, request.signal);
+  const res = await deps.embedUpstream.post("/embeddings", body, request.signal);
+  return relay(res, false, {});
 }
 
-async function forward(
-  upstream: Upstream,
-  path: string,
-  body: Record<string, unknown>,
-  signal: AbortSignal,
-): Promise<Response> {
-  const res = await upstream.post(path, body, signal);
-  if (body.stream === true) {
+/** Hands an upstream answer to the client: SSE through the bare-line fix, JSON as it is. */
+function relay(res: Response, stream: boolean, headers: Record<string, string>): Response {
+  if (stream) {
     return new Response(res.body!.pipeThrough(new BareErrorLineStream()), {
-      headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
+      headers: { ...headers, "content-type": "text/event-stream", "cache-control": "no-cache" },
     });
   }
-  return new Response(res.body, { headers: { "content-type": "application/json" } });
+  return new Response(res.body, { headers: { ...headers, "content-type": "application/json" } });
 }
 
 function modelObject(name: string, created: number): Record<string, unknown> {
