@@ -211,10 +211,9 @@ export class Catalogue {
 
   /** Adds or replaces the local alias `name` → `upstreamId`, saving the store first. */
   addAlias(name: string, upstreamId: string): Promise<void> {
-    return this.#changeAliases(async (local) => {
+    return this.#changeAliases((local) => {
       this.#deleteLocal(local, name);
       local.set(tagged(name), upstreamId);
-      await this.#hash([upstreamId]);
     });
   }
 
@@ -223,7 +222,6 @@ export class Catalogue {
     let removed = false;
     await this.#changeAliases((local) => {
       removed = this.#deleteLocal(local, name);
-      return Promise.resolve();
     });
     return removed;
   }
@@ -235,10 +233,11 @@ export class Catalogue {
   }
 
   /** Applies `change` to a copy of the local aliases, saves it, then rebuilds the views (no fetch). */
-  #changeAliases(change: (local: Map<string, string>) => Promise<void>): Promise<void> {
+  #changeAliases(change: (local: Map<string, string>) => void): Promise<void> {
     const run = async () => {
       const next = new Map(this.#local);
-      await change(next);
+      change(next);
+      await this.#hash(next.values());
       try {
         await this.#store.save(Object.fromEntries(next));
       } catch (err) {

@@ -5,6 +5,7 @@
  * after it the stream stage writes the final error line.
  */
 import type { Catalogue, Resolved } from "./catalogue.ts";
+import type { RequestContext } from "./access_log.ts";
 import type { Config } from "./config.ts";
 import { postWithFallbacks } from "./fallback.ts";
 import { jsonResponse, ProxyError } from "./errors.ts";
@@ -137,8 +138,9 @@ async function respond(
   upstreamReq: UpstreamRequest,
   signal: AbortSignal,
   deps: CompletionDeps,
-  startedAt: number,
+  ctx: RequestContext,
 ): Promise<Response> {
+  ctx.model = req.model;
   const answered = await postWithFallbacks(
     upstreamReq.path,
     upstreamReq.body,
@@ -146,7 +148,9 @@ async function respond(
     req.model,
     signal,
     deps,
+    ctx.trace,
   );
+  ctx.model = answered.name;
   const res = answered.response;
   const headersAt = deps.clock.now();
   const chunks = res.body!
@@ -157,9 +161,10 @@ async function respond(
         kind,
         model: answered.name,
         clock: deps.clock,
-        startedAt,
+        startedAt: ctx.startedAt,
         headersAt,
         promptTokensEstimate: estimatePromptTokens(req),
+        onDone: (summary) => Object.assign(ctx, summary),
       }),
     );
   const headers: Record<string, string> = {};
@@ -170,7 +175,8 @@ async function respond(
     headers["x-proxy-ignored-options"] = upstreamReq.ignored.join(", ");
   }
   if (!req.stream) return jsonResponse(await collectResponse(kind, chunks), 200, headers);
-  return new Response(chunks.pipeThrough(new NdjsonEncoderStream()), {
+  ctx.streaming = true;
+  return new Response(chunks.pipeThrough(new NdjsonEncoderStream((note) => ctx.end(200, note))), {
     headers: { ...headers, "content-type": "application/x-ndjson" },
   });
 }
@@ -180,8 +186,8 @@ export async function handleCompletion(
   kind: Kind,
   request: Request,
   deps: CompletionDeps,
+  ctx: RequestContext,
 ): Promise<Response> {
-  const startedAt = deps.clock.now();
   const body = parseJsonObject(await request.text());
   const req = kind === "chat" ? parseChatRequest(body) : parseGenerateRequest(body);
   const resolved = await resolveModel(kind, req, deps);
@@ -197,5 +203,5 @@ export async function handleCompletion(
   if (upstreamReq.ignored.length > 0) {
     deps.log.debug(`${kind} ${req.model}: not forwarded: ${upstreamReq.ignored.join(", ")}`);
   }
-  return await respond(kind, req, resolved, upstreamReq, request.signal, deps, startedAt);
+  return await respond(kind, req, resolved, upstreamReq, request.signal, deps, ctx);
 }

@@ -10,13 +10,15 @@ export function ndjsonLine(value: unknown): Uint8Array {
   return encoder.encode(`${JSON.stringify(value)}\n`);
 }
 
-/** Serialises objects as NDJSON lines. */
+/** Serialises objects as NDJSON lines; `onEnd` hears when the stream ended or was cancelled. */
 export class NdjsonEncoderStream extends TransformStream<unknown, Uint8Array> {
-  constructor() {
+  constructor(onEnd?: (note?: string) => void) {
     super({
       transform(value, controller) {
         controller.enqueue(ndjsonLine(value));
       },
+      flush: () => onEnd?.(),
+      cancel: () => onEnd?.("client left"),
     });
   }
 }

@@ -7,6 +7,7 @@
  * mid-stream error line is rewritten as an SSE error event OpenAI SDKs understand. Errors use
  * OpenAI's `{"error": {"message", "type", "param", "code"}}` shape with the upstream status.
  */
+import type { RequestContext } from "./access_log.ts";
 import { tagged, untagged } from "./catalogue.ts";
 import { ProxyError, upstreamErrorMessage } from "./errors.ts";
 import { postWithFallbacks } from "./fallback.ts";
@@ -83,6 +84,7 @@ export async function handleOpenAICompletion(
   path: "/chat/completions" | "/completions",
   request: Request,
   deps: AppDeps,
+  ctx: RequestContext,
 ): Promise<Response> {
   const body = await readBody(request);
   const model = requireModel(body);
@@ -92,11 +94,23 @@ export async function handleOpenAICompletion(
   if (path === "/chat/completions") applyChatPolicy(body, deps);
   applyDefaults(body, deps);
   if (resolved.facts) deps.running.touch(resolved.facts, undefined);
-  const answered = await postWithFallbacks(path, body, resolved, model, request.signal, deps);
+  ctx.model = model;
+  const answered = await postWithFallbacks(
+    path,
+    body,
+    resolved,
+    model,
+    request.signal,
+    deps,
+    ctx.trace,
+  );
+  ctx.model = answered.name;
   const headers: Record<string, string> = answered.fallback
     ? { "x-proxy-fallback": `${resolved.upstreamId} -> ${answered.model.upstreamId}` }
     : {};
-  return relay(answered.response, body.stream === true, headers);
+  const stream = body.stream === true;
+  if (stream) ctx.streaming = true;
+  return relay(answered.response, stream, headers, (note) => ctx.end(200, note));
 }
 
 /** `POST /v1/embeddings`: forwarded to the embeddings upstream. */
@@ -105,13 +119,18 @@ export async function handleOpenAIEmbeddings(request: Request, deps: AppDeps): P
   const model = requireModel(body);
   body.model = (await deps.catalogue.resolve(model))?.upstreamId ?? untagged(model);
   const res = await deps.embedUpstream.post("/embeddings", body, request.signal);
-  return relay(res, false, {});
+  return relay(res, false, {}, () => {});
 }
 
 /** Hands an upstream answer to the client: SSE through the bare-line fix, JSON as it is. */
-function relay(res: Response, stream: boolean, headers: Record<string, string>): Response {
+function relay(
+  res: Response,
+  stream: boolean,
+  headers: Record<string, string>,
+  onEnd: (note?: string) => void,
+): Response {
   if (stream) {
-    return new Response(res.body!.pipeThrough(new BareErrorLineStream()), {
+    return new Response(res.body!.pipeThrough(new BareErrorLineStream(onEnd)), {
       headers: { ...headers, "content-type": "text/event-stream", "cache-control": "no-cache" },
     });
   }
@@ -153,7 +172,7 @@ const decoder = new TextDecoder();
  * failure, see tests/fixtures/chutes_bare_error.sse), which becomes `data: {"error": {...}}`.
  */
 export class BareErrorLineStream extends TransformStream<Uint8Array, Uint8Array> {
-  constructor() {
+  constructor(onEnd?: (note?: string) => void) {
     let atLineStart = true;
     let bare: Uint8Array[] | undefined;
     const emitBare = (controller: TransformStreamDefaultController<Uint8Array>) => {
@@ -192,7 +211,9 @@ export class BareErrorLineStream extends TransformStream<Uint8Array, Uint8Array>
       },
       flush(controller) {
         if (bare) emitBare(controller);
+        onEnd?.();
       },
+      cancel: () => onEnd?.("client left"),
     });
   }
 }

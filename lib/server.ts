@@ -12,6 +12,7 @@ import type { Config } from "./config.ts";
 import type { CorsPolicy } from "./cors.ts";
 import { handleEmbed, handleEmbeddings } from "./embed.ts";
 import { errorResponse, jsonResponse, ProxyError, toProxyError } from "./errors.ts";
+import { RequestContext } from "./access_log.ts";
 import { limitBody } from "./limits.ts";
 import type { Logger } from "./log.ts";
 import {
@@ -49,7 +50,11 @@ export interface AppDeps {
   log: Logger;
 }
 
-type Handler = (request: Request, deps: AppDeps) => Promise<Response> | Response;
+type Handler = (
+  request: Request,
+  deps: AppDeps,
+  ctx: RequestContext,
+) => Promise<Response> | Response;
 
 const TEXT_PLAIN = { "content-type": "text/plain; charset=utf-8" };
 
@@ -78,8 +83,8 @@ const ROUTES: Record<string, Record<string, Handler>> = {
   "/api/tags": { GET: tags },
   "/api/show": { POST: show },
   "/api/ps": { GET: (_r, d) => jsonResponse(d.running.body()) },
-  "/api/chat": { POST: (r, d) => handleCompletion("chat", r, d) },
-  "/api/generate": { POST: (r, d) => handleCompletion("generate", r, d) },
+  "/api/chat": { POST: (r, d, c) => handleCompletion("chat", r, d, c) },
+  "/api/generate": { POST: (r, d, c) => handleCompletion("generate", r, d, c) },
   "/api/embed": { POST: handleEmbed },
   "/api/embeddings": { POST: handleEmbeddings },
   "/api/pull": { POST: handlePull },
@@ -87,8 +92,10 @@ const ROUTES: Record<string, Record<string, Handler>> = {
   "/api/create": { POST: handleCreate },
   "/api/copy": { POST: handleCopy },
   "/api/delete": { DELETE: handleDelete },
-  "/v1/chat/completions": { POST: (r, d) => handleOpenAICompletion("/chat/completions", r, d) },
-  "/v1/completions": { POST: (r, d) => handleOpenAICompletion("/completions", r, d) },
+  "/v1/chat/completions": {
+    POST: (r, d, c) => handleOpenAICompletion("/chat/completions", r, d, c),
+  },
+  "/v1/completions": { POST: (r, d, c) => handleOpenAICompletion("/completions", r, d, c) },
   "/v1/embeddings": { POST: handleOpenAIEmbeddings },
   "/v1/models": { GET: handleOpenAIModels },
 };
@@ -124,7 +131,12 @@ function errorFor(path: string, err: unknown, log: Logger): Response {
     : errorResponse(proxyError.status, proxyError.message);
 }
 
-async function dispatch(request: Request, path: string, deps: AppDeps): Promise<Response> {
+async function dispatch(
+  request: Request,
+  path: string,
+  deps: AppDeps,
+  ctx: RequestContext,
+): Promise<Response> {
   if (!(await deps.keys.permits(request, path))) {
     throw new ProxyError(
       401,
@@ -136,11 +148,10 @@ async function dispatch(request: Request, path: string, deps: AppDeps): Promise<
   }
   const handler = route(request.method, path);
   if (handler instanceof ProxyError) throw handler;
-  return await handler(limitBody(request, deps.config.max_body_bytes), deps);
+  return await handler(limitBody(request, deps.config.max_body_bytes), deps, ctx);
 }
 
 function withHeaders(response: Response, extra: Headers, head: boolean): Response {
-  if (!head && [...extra.keys()].length === 0) return response;
   const headers = new Headers(response.headers);
   extra.forEach((value, key) => headers.set(key, value));
   if (head) void response.body?.cancel();
@@ -157,19 +168,17 @@ export function createHandler(deps: AppDeps): (request: Request) => Promise<Resp
     if (cors.kind === "preflight") {
       return new Response(null, { status: 204, headers: cors.headers });
     }
+    const ctx = new RequestContext(request.method, path, started, () => deps.clock.now(), deps.log);
     let response: Response;
     try {
-      response = await dispatch(request, path, deps);
+      response = await dispatch(request, path, deps, ctx);
     } catch (err) {
       response = errorFor(path, err, deps.log);
+      ctx.streaming = false;
     }
-    deps.log.info(
-      `${request.method} ${path} ${response.status} ${(deps.clock.now() - started).toFixed(1)}ms`,
-    );
-    return withHeaders(
-      response,
-      cors.kind === "allowed" ? cors.headers : new Headers(),
-      request.method === "HEAD",
-    );
+    if (!ctx.streaming || !response.body) ctx.end(response.status);
+    const extra = cors.kind === "allowed" ? cors.headers : new Headers();
+    extra.set("x-request-id", ctx.id);
+    return withHeaders(response, extra, request.method === "HEAD");
   };
 }

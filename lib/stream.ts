@@ -34,6 +34,10 @@ export interface ConversionOptions {
   headersAt: number;
   /** Used for `prompt_eval_count` when the upstream sends no usage. */
   promptTokensEstimate: number;
+  /** Hears the token counts and first-token time when the final chunk is built (access log). */
+  onDone?: (
+    summary: { promptTokens: number; completionTokens: number; firstTokenAt: number | undefined },
+  ) => void;
 }
 
 /** An Ollama stream chunk (chat or generate) or a final error line. */
@@ -247,15 +251,18 @@ export class OllamaChunkStream extends TransformStream<SseItem, OllamaChunk> {
         message: { role: "assistant", content: "" },
       }
       : { model: this.#o.model, created_at: clock.iso(), response: "" };
+    const promptTokens = this.#promptTokens ?? this.#o.promptTokensEstimate;
+    const completionTokens = this.#completionTokens ?? this.#deltas;
+    this.#o.onDone?.({ promptTokens, completionTokens, firstTokenAt: this.#firstTokenAt });
     return {
       ...head,
       done: true,
       done_reason: this.#finishReason === "length" ? "length" : "stop",
       total_duration: ns(end - startedAt),
       load_duration: ns(headersAt - startedAt),
-      prompt_eval_count: this.#promptTokens ?? this.#o.promptTokensEstimate,
+      prompt_eval_count: promptTokens,
       prompt_eval_duration: ns(first - headersAt),
-      eval_count: this.#completionTokens ?? this.#deltas,
+      eval_count: completionTokens,
       eval_duration: ns(end - first),
     };
   }

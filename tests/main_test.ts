@@ -146,3 +146,16 @@ Deno.test("on port 0 before an unreachable upstream: serves /api/tags, never pri
   assert.ok(!all.includes(SECRET), `the token leaked into the output:\n${all}`);
   assert.ok(!all.includes(SECRET.slice(0, 20)), "a token prefix leaked into the output");
 });
+
+Deno.test("a malformed aliases file stops the start-up with an error naming the file", async () => {
+  const cwd = await Deno.makeTempDir({ prefix: "main_test_" });
+  try {
+    await Deno.writeTextFile(`${cwd}/aliases.json`, "{not json");
+    const out = await command(cwd, ["--port", "0"], { CHUTES_API_TOKEN: SECRET }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 2);
+    assert.match(stderr, /^error: aliases file aliases\.json: not valid JSON/m);
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
