@@ -14,6 +14,7 @@ import { RunningModels } from "./running.ts";
 import { type AppDeps, createHandler } from "./server.ts";
 import { type Clock, systemClock } from "./stream.ts";
 import { Upstream } from "./upstream.ts";
+import { MergedListing } from "./upstreams.ts";
 
 /** Optional replacements for the outside world. */
 export interface AppOptions {
@@ -37,14 +38,18 @@ export function createApp(
 ): { deps: AppDeps; handler: (request: Request) => Promise<Response> } {
   const log = createLogger({
     debug: config.debug,
-    secrets: [config.api_token, ...config.api_keys],
+    secrets: [
+      config.api_token,
+      ...config.api_keys,
+      ...config.upstreams.map((u) => u.api_token ?? ""),
+    ],
     ...(options.logSink ? { sink: options.logSink } : {}),
   });
   const wallNow = options.wallNow ?? Date.now;
-  const upstreamFor = (baseUrl: string) =>
+  const upstreamFor = (baseUrl: string, token: string | null = config.api_token) =>
     new Upstream({
       baseUrl,
-      token: config.api_token,
+      token: token ?? "",
       fetch: options.fetch ?? fetch,
       log,
       retry: {
@@ -58,9 +63,14 @@ export function createApp(
       ...(options.shutdown ? { shutdown: options.shutdown } : {}),
     });
   const upstream = upstreamFor(config.base_url);
+  const extras = config.upstreams.map((u) => ({
+    upstream: upstreamFor(u.base_url, u.api_token),
+    config: u,
+  }));
+  const listing = new MergedListing(upstream, extras, log);
   const catalogue = new Catalogue({
     config,
-    listModels: () => upstream.listModels(),
+    listModels: () => listing.list(),
     now: wallNow,
     log,
     ...(options.aliasStore ? { aliasStore: options.aliasStore } : {}),
@@ -68,6 +78,7 @@ export function createApp(
   const deps: AppDeps = {
     config,
     upstream,
+    upstreams: [upstream, ...extras.map((e) => e.upstream)],
     embedUpstream: config.embed_base_url === config.base_url
       ? upstream
       : upstreamFor(config.embed_base_url),

@@ -13,6 +13,7 @@ import { ProxyError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import { type ModelFacts, modelFacts } from "./model_views.ts";
 import type { UpstreamModel } from "./openai_types.ts";
+import { globsToRegExps, wanted } from "./upstreams.ts";
 
 /** How a requested name resolved. `facts` is absent for pass-through names. */
 export interface Resolved {
@@ -52,11 +53,6 @@ export function isPool(name: string): boolean {
   return name.includes(",") || /:(latency|throughput)$/.test(name);
 }
 
-function globToRegExp(glob: string): RegExp {
-  const body = glob.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*");
-  return new RegExp(`^${body}$`, "i");
-}
-
 async function sha256Hex(text: string): Promise<string> {
   const hash = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, "0")).join("");
@@ -83,8 +79,8 @@ export class Catalogue {
 
   constructor(deps: CatalogueDeps) {
     this.#d = deps;
-    this.#include = deps.config.include.map(globToRegExp);
-    this.#exclude = deps.config.exclude.map(globToRegExp);
+    this.#include = globsToRegExps(deps.config.include);
+    this.#exclude = globsToRegExps(deps.config.exclude);
     this.#startedAt = new Date(deps.now()).toISOString();
     this.#store = deps.aliasStore ?? memoryAliasStore();
     this.#local = new Map(
@@ -97,17 +93,14 @@ export class Catalogue {
     return this.#live;
   }
 
-  #wanted(id: string): boolean {
-    if (this.#include.length > 0 && !this.#include.some((r) => r.test(id))) return false;
-    return !this.#exclude.some((r) => r.test(id));
-  }
-
   /** The listed ids for an upstream list (the configured ones while it is empty). */
   #ids(upstream: UpstreamModel[]): string[] {
-    const ids = upstream.length > 0 ? upstream.map((m) => m.id).filter((id) => this.#wanted(id)) : [
-      ...this.#d.config.models,
-      ...(this.#d.config.default_model ? [this.#d.config.default_model] : []),
-    ];
+    const ids = upstream.length > 0
+      ? upstream.map((m) => m.id).filter((id) => wanted(id, this.#include, this.#exclude))
+      : [
+        ...this.#d.config.models,
+        ...(this.#d.config.default_model ? [this.#d.config.default_model] : []),
+      ];
     return [...new Set(ids)];
   }
 

@@ -28,6 +28,7 @@ import type { Upstream } from "./upstream.ts";
 export interface CompletionDeps {
   config: Config;
   upstream: Upstream;
+  upstreams: readonly Upstream[];
   catalogue: Catalogue;
   running: RunningModels;
   clock: Clock;

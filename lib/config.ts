@@ -4,6 +4,7 @@
  * passed in (`env` as a record, file text as a string) so tests never touch the process state.
  */
 import { checkValue, UPSTREAM_PARAMS } from "./params.ts";
+import type { UpstreamConfig } from "./upstreams.ts";
 
 /** The validated configuration. Keys match `config.json`. */
 export interface Config {
@@ -33,6 +34,7 @@ export interface Config {
   readonly context_guard: "trim" | "reject" | "off";
   readonly shutdown_grace_seconds: number;
   readonly fallbacks: Readonly<Record<string, readonly string[]>>;
+  readonly upstreams: readonly UpstreamConfig[];
   readonly defaults: Readonly<Record<string, unknown>>;
 }
 
@@ -73,6 +75,7 @@ export const DEFAULTS: Omit<Config, "api_token" | "embed_base_url"> & {
   context_guard: "trim",
   shutdown_grace_seconds: 10,
   fallbacks: {},
+  upstreams: [],
   defaults: Object.fromEntries(Object.keys(UPSTREAM_PARAMS).map((k) => [k, null])),
 };
 
@@ -207,7 +210,38 @@ const CHECKS: Record<keyof Config, Check> = {
       )
       ? v
       : fail(k, v, "expected an object of model → [fallback models]"),
+  upstreams: checkUpstreams,
 };
+
+function checkUpstreams(key: string, value: unknown): UpstreamConfig[] {
+  if (!Array.isArray(value)) return fail(key, value, "expected an array of upstreams");
+  return value.map((raw, i) => {
+    const at = `${key}[${i}]`;
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+      return fail(at, raw, "expected an object");
+    }
+    const u = raw as Record<string, unknown>;
+    for (const k of Object.keys(u)) {
+      if (!["name", "base_url", "api_token", "include", "exclude"].includes(k)) {
+        return fail(
+          `${at}.${k}`,
+          u[k],
+          "unknown key (known: name, base_url, api_token, include, exclude)",
+        );
+      }
+    }
+    if (typeof u.name !== "string" || u.name === "") {
+      return fail(`${at}.name`, u.name, "expected a name");
+    }
+    return {
+      name: u.name,
+      base_url: normaliseBaseUrl(`${at}.base_url`, u.base_url),
+      api_token: optionalString(`${at}.api_token`, u.api_token ?? null) as string | null,
+      include: stringList(`${at}.include`, u.include ?? []) as string[],
+      exclude: stringList(`${at}.exclude`, u.exclude ?? []) as string[],
+    };
+  });
+}
 
 function checkDefaults(key: string, value: unknown): Record<string, unknown> {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {

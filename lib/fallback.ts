@@ -12,7 +12,7 @@ import type { AppDeps } from "./server.ts";
 import type { UpstreamTrace } from "./upstream.ts";
 
 /** What the fallback loop needs from the app. */
-export type FallbackDeps = Pick<AppDeps, "config" | "catalogue" | "upstream" | "log">;
+export type FallbackDeps = Pick<AppDeps, "config" | "catalogue" | "upstream" | "upstreams" | "log">;
 
 /** A successful upstream answer and the candidate that gave it. */
 export interface Answered {
@@ -58,7 +58,8 @@ export async function postWithFallbacks(
   for (const [i, candidate] of chain.entries()) {
     body.model = candidate.upstreamId;
     try {
-      const response = await deps.upstream.post(path, body, signal, trace);
+      const upstream = deps.upstreams[candidate.facts?.upstreamIndex ?? 0] ?? deps.upstream;
+      const response = await upstream.post(path, body, signal, trace);
       trace.attempts += attempts;
       const fallback = i > 0;
       return {

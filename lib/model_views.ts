@@ -33,6 +33,8 @@ export interface ModelFacts {
   contextLength: number | undefined;
   /** Longest answer the upstream allows (`max_output_length`), when it says. */
   maxOutputTokens: number | undefined;
+  /** Which upstream serves the model: 0 is the primary (Chutes), then config `upstreams`. */
+  upstreamIndex: number;
 }
 
 /** The family (architecture) guessed from the id: `Qwen/Qwen3-32B` → `qwen3`. */
@@ -106,6 +108,7 @@ export function modelFacts(
     featuresKnown: Array.isArray(model?.supported_features) && model.supported_features.length > 0,
     contextLength,
     maxOutputTokens: model?.max_output_length,
+    upstreamIndex: (model as { upstream_index?: number } | undefined)?.upstream_index ?? 0,
   };
 }
 

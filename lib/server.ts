@@ -40,6 +40,8 @@ import type { Upstream } from "./upstream.ts";
 export interface AppDeps {
   config: Config;
   upstream: Upstream;
+  /** Every chat upstream, the primary first (index = `ModelFacts.upstreamIndex`). */
+  upstreams: readonly Upstream[];
   /** The upstream for embeddings (Chutes serves them from another host). */
   embedUpstream: Upstream;
   catalogue: Catalogue;

@@ -74,12 +74,14 @@ export class Upstream {
   }
 
   #headers(accept: string): Headers {
-    return new Headers({
-      authorization: `Bearer ${this.#o.token}`,
+    const headers = new Headers({
       "content-type": "application/json",
       accept,
       "user-agent": `ollama-chutes-proxy/${PROXY_VERSION}`,
     });
+    // An extra upstream without a token (a local vLLM, say) gets no Authorization header.
+    if (this.#o.token) headers.set("authorization", `Bearer ${this.#o.token}`);
+    return headers;
   }
 
   async #fetch(
@@ -119,7 +121,10 @@ export class Upstream {
       const body = await readErrorBody(res);
       this.#o.log.debug(`upstream ${path} → ${res.status}: ${truncateForLog(body)}`);
       // An upstream that echoes the token in an error must not hand it to our client.
-      const err = upstreamHttpError(res.status, redact(body, [this.#o.token]));
+      const err = upstreamHttpError(
+        res.status,
+        this.#o.token ? redact(body, [this.#o.token]) : body,
+      );
       err.retryAfterMs = parseRetryAfter(res.headers.get("retry-after"), Date.now());
       throw err;
     }
