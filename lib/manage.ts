@@ -146,7 +146,7 @@ export async function handleDelete(request: Request, deps: AppDeps): Promise<Res
 export async function handleCreate(request: Request, _deps: AppDeps): Promise<Response> {
   const name = requireModel(await readBody(request));
   throw new ProxyError(
-    501,
+    400,
     `cannot create ${q(name)}: this proxy serves models from Chutes.ai and cannot build or ` +
       "import models; to give a model another name, use copy (ollama cp)",
   );
@@ -156,7 +156,7 @@ export async function handleCreate(request: Request, _deps: AppDeps): Promise<Re
 export async function handlePush(request: Request, _deps: AppDeps): Promise<Response> {
   const name = requireModel(await readBody(request));
   throw new ProxyError(
-    501,
+    400,
     `cannot push ${q(name)}: this proxy serves models from Chutes.ai and cannot upload models`,
   );
 }
@@ -165,7 +165,7 @@ export async function handlePush(request: Request, _deps: AppDeps): Promise<Resp
 export function handleBlob(digest: string, request: Request): never {
   void request.body?.cancel();
   throw new ProxyError(
-    501,
+    400,
     `cannot store or look up blob ${q(digest)}: this proxy keeps no model files ` +
       "(models are served by Chutes.ai)",
   );

@@ -107,7 +107,12 @@ const BLOB_PATH = "/api/blobs/";
 
 function route(method: string, path: string): Handler | ProxyError {
   if (path.startsWith(MODEL_PATH) && path.length > MODEL_PATH.length) {
-    const id = decodeURIComponent(path.slice(MODEL_PATH.length));
+    let id: string;
+    try {
+      id = decodeURIComponent(path.slice(MODEL_PATH.length));
+    } catch {
+      return new ProxyError(400, `invalid model id in path: ${path.slice(MODEL_PATH.length)}`);
+    }
     return method === "GET"
       ? (_r, d) => handleOpenAIModel(id, d)
       : new ProxyError(405, `405 method not allowed: ${method} ${path}`);

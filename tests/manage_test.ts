@@ -259,25 +259,25 @@ Deno.test("/api/create, /api/push and /api/blobs answer a clear JSON error, neve
   await using p = startProxy();
   await assertError(
     await post(p, "/api/create", { model: "mine", from: QWEN, system: "be brief" }),
-    501,
+    400,
     /^cannot create "mine": this proxy serves models from Chutes.ai .*use copy/,
   );
   await assertError(await post(p, "/api/create", {}), 400, "model is required");
   await assertError(
     await post(p, "/api/push", { model: "mine" }),
-    501,
+    400,
     /^cannot push "mine": .*cannot upload models/,
   );
   await assertError(await post(p, "/api/push", {}), 400, "model is required");
   const digest = `sha256:${"a".repeat(64)}`;
   await assertError(
     await post(p, `/api/blobs/${digest}`, "GGUF bytes"),
-    501,
+    400,
     `cannot store or look up blob "${digest}": this proxy keeps no model files ` +
       "(models are served by Chutes.ai)",
   );
   const head = await fetch(`${p.url}/api/blobs/${digest}`, { method: "HEAD" });
-  assert.equal(head.status, 501);
+  assert.equal(head.status, 400);
   assert.equal(await head.text(), "");
   await assertError(await fetch(`${p.url}/api/blobs/${digest}`), 405, /method not allowed/);
 });
@@ -303,8 +303,8 @@ Deno.test("ollama client: pull streamed and not, copy, delete, and create reject
   });
   await assert.rejects(client.create({ model: "mine", from: QWEN }), {
     name: "ResponseError",
-    status_code: 501,
+    status_code: 400,
     message: /^cannot create "mine"/,
   });
-  await assert.rejects(client.push({ model: "mine" }), { status_code: 501 });
+  await assert.rejects(client.push({ model: "mine" }), { status_code: 400 });
 });
