@@ -27,7 +27,9 @@ Options:
   --debug           verbose logging (request/response bodies; the token is redacted)
   --help            show this help
 
-Environment: CHUTES_API_TOKEN (or CHUTES_API_KEY), CHUTES_BASE_URL, OLLAMA_HOST, PROXY_DEBUG.
+Environment: CHUTES_API_TOKEN (or CHUTES_API_KEY), CHUTES_BASE_URL, CHUTES_EMBED_BASE_URL,
+OLLAMA_HOST, OLLAMA_ORIGINS, PROXY_API_KEYS, PROXY_DEBUG. Every other setting is a config.json
+key: see config.example.json and the README.
 A .env file in the working directory is read too; real environment variables win over it.`;
 
 /** Parsed command-line flags. */

@@ -465,3 +465,29 @@ Deno.test("parseDotEnv reads KEY=value lines", () => {
     EMPTY: "",
   });
 });
+
+Deno.test("config.example.json is valid, lists every key, and the README documents each", async () => {
+  const { checkFileConfig, DEFAULTS, validateConfig } = await import("../lib/config.ts");
+  const example = JSON.parse(
+    await Deno.readTextFile(new URL("../config.example.json", import.meta.url)),
+  );
+  const keys = Object.keys(checkFileConfig(example, "config.example.json"));
+  assert.deepEqual(keys.toSorted(), Object.keys(DEFAULTS).toSorted());
+  validateConfig({ ...checkFileConfig(example, "config.example.json"), api_token: "cpk_made_up" });
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  for (const key of keys) assert.ok(readme.includes(`\`${key}\``), `README lacks ${key}`);
+  for (
+    const env of [
+      "CHUTES_API_TOKEN",
+      "CHUTES_API_KEY",
+      "CHUTES_BASE_URL",
+      "CHUTES_EMBED_BASE_URL",
+      "OLLAMA_HOST",
+      "OLLAMA_ORIGINS",
+      "PROXY_API_KEYS",
+      "PROXY_DEBUG",
+    ]
+  ) {
+    assert.ok(readme.includes(env), `README lacks ${env}`);
+  }
+});
