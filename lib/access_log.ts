@@ -6,6 +6,7 @@
  * `X-Chutes-InvocationID` for support tickets.
  */
 import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
 import type { UpstreamTrace } from "./upstream.ts";
 
 /** Per-request facts gathered by the handlers and written as one line at the end. */
@@ -26,12 +27,23 @@ export class RequestContext {
     readonly startedAt: number,
     readonly now: () => number,
     readonly log: Logger,
+    /** Where the request is counted; `route` is its label there (bounded: unknown paths are "other"). */
+    readonly metrics?: Metrics,
+    readonly route = path,
   ) {}
+
+  /** Marks the answer as a stream whose end will be reported by `end()`. */
+  startStream(): void {
+    if (this.streaming) return;
+    this.streaming = true;
+    if (this.metrics) this.metrics.openStreams++;
+  }
 
   /** Writes the line once; `status` is the HTTP status sent, `note` e.g. "client left". */
   end(status: number, note?: string): void {
     if (this.#written) return;
     this.#written = true;
+    this.#count(status);
     const ms = (t: number) => `${Math.round(t - this.startedAt)}ms`;
     const parts = [`${this.method} ${this.path} ${status}`];
     if (this.model) parts.push(`model=${this.model}`);
@@ -45,5 +57,24 @@ export class RequestContext {
     if (this.trace.invocationId) parts.push(`chutes=${this.trace.invocationId}`);
     if (note) parts.push(`(${note})`);
     this.log.info(parts.join(" "));
+  }
+
+  #count(status: number): void {
+    if (!this.metrics) return;
+    if (this.streaming) this.metrics.openStreams--;
+    const end = this.now();
+    this.metrics.record({
+      at: this.metrics.now(),
+      method: this.method,
+      route: this.route,
+      status,
+      model: this.model ?? "",
+      attempts: this.trace.attempts,
+      promptTokens: this.promptTokens ?? 0,
+      completionTokens: this.completionTokens ?? 0,
+      ttftMs: this.firstTokenAt === undefined ? undefined : this.firstTokenAt - this.startedAt,
+      totalMs: end - this.startedAt,
+      id: this.id,
+    });
   }
 }

@@ -10,6 +10,7 @@ import type { Config } from "./config.ts";
 import { CorsPolicy } from "./cors.ts";
 import { createLogger, type LogSink } from "./log.ts";
 import { DEFAULT_RETRY } from "./retry.ts";
+import { Metrics } from "./metrics.ts";
 import { RunningModels } from "./running.ts";
 import { type AppDeps, createHandler } from "./server.ts";
 import { type Clock, systemClock } from "./stream.ts";
@@ -85,6 +86,7 @@ export function createApp(
     catalogue,
     cors: new CorsPolicy(config.origins),
     keys: new KeyCheck(config.api_keys),
+    metrics: new Metrics(wallNow),
     running: new RunningModels(wallNow),
     clock: options.clock ?? systemClock,
     log,

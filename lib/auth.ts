@@ -1,6 +1,7 @@
 /**
  * Access keys for the proxy itself. When keys are configured, every request except
- * `GET`/`HEAD /` (liveness) and CORS preflights must carry `Authorization: Bearer <key>`.
+ * `GET`/`HEAD /`, `/healthz` and `/readyz` (probes) and CORS preflights must carry
+ * `Authorization: Bearer <key>`.
  * Keys are compared through their SHA-256 digests in constant time, so neither the length nor
  * a shared prefix of a key leaks through timing.
  */
@@ -30,7 +31,8 @@ export class KeyCheck {
   /** True when the request needs no key (liveness, preflight) or carries a valid one. */
   async permits(request: Request, path: string): Promise<boolean> {
     if (!this.enabled || request.method === "OPTIONS") return true;
-    if (path === "/" && (request.method === "GET" || request.method === "HEAD")) return true;
+    const probe = path === "/" || path === "/healthz" || path === "/readyz";
+    if (probe && (request.method === "GET" || request.method === "HEAD")) return true;
     const header = request.headers.get("authorization") ?? "";
     const m = /^Bearer\s+(.+)$/i.exec(header.trim());
     if (!m) return false;

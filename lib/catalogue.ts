@@ -74,6 +74,7 @@ export class Catalogue {
   readonly #digests = new Map<string, string>();
   #aliasWrites: Promise<unknown> = Promise.resolve();
   #fetchedAt = -Infinity;
+  #lastSuccessAt = 0;
   #live = false;
   #refreshing: Promise<void> | undefined;
 
@@ -86,6 +87,11 @@ export class Catalogue {
     this.#local = new Map(
       Object.entries(this.#store.initial).map(([alias, id]) => [tagged(alias), id]),
     );
+  }
+
+  /** Wall-clock time of the last successful listing (0: never). */
+  get lastSuccessAt(): number {
+    return this.#lastSuccessAt;
   }
 
   /** True once the upstream listing has succeeded at least once. */
@@ -152,6 +158,7 @@ export class Catalogue {
         const upstream = await this.#d.listModels();
         await this.#build(upstream);
         this.#live = true;
+        this.#lastSuccessAt = this.#d.now();
         this.#d.log.debug(`catalogue: ${this.#models.length} models`);
       } catch (err) {
         this.#d.log.warn(

@@ -176,7 +176,7 @@ async function respond(
     headers["x-proxy-ignored-options"] = upstreamReq.ignored.join(", ");
   }
   if (!req.stream) return jsonResponse(await collectResponse(kind, chunks), 200, headers);
-  ctx.streaming = true;
+  ctx.startStream();
   return new Response(chunks.pipeThrough(new NdjsonEncoderStream((note) => ctx.end(200, note))), {
     headers: { ...headers, "content-type": "application/x-ndjson" },
   });

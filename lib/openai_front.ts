@@ -109,7 +109,7 @@ export async function handleOpenAICompletion(
     ? { "x-proxy-fallback": `${resolved.upstreamId} -> ${answered.model.upstreamId}` }
     : {};
   const stream = body.stream === true;
-  if (stream) ctx.streaming = true;
+  if (stream) ctx.startStream();
   return relay(answered.response, stream, headers, (note) => ctx.end(200, note));
 }
 

@@ -14,6 +14,7 @@ import { handleEmbed, handleEmbeddings } from "./embed.ts";
 import { errorResponse, jsonResponse, ProxyError, toProxyError } from "./errors.ts";
 import { RequestContext } from "./access_log.ts";
 import { limitBody } from "./limits.ts";
+import type { Metrics } from "./metrics.ts";
 import type { Logger } from "./log.ts";
 import {
   handleBlob,
@@ -47,6 +48,7 @@ export interface AppDeps {
   catalogue: Catalogue;
   cors: CorsPolicy;
   keys: KeyCheck;
+  metrics: Metrics;
   running: RunningModels;
   clock: Clock;
   log: Logger;
@@ -78,6 +80,19 @@ async function show(request: Request, deps: AppDeps): Promise<Response> {
   return jsonResponse(showBody(facts, basename, stops));
 }
 
+/** Ready when the upstream catalogue answered recently (within two cache lifetimes, at least 10 minutes). */
+function readyz(_request: Request, deps: AppDeps): Response {
+  const age = Date.now() - deps.catalogue.lastSuccessAt;
+  const window = Math.max(2 * deps.config.catalogue_ttl_seconds, 600) * 1000;
+  if (age <= window) {
+    return jsonResponse({ status: "ready", catalogue_age_seconds: Math.round(age / 1000) });
+  }
+  const reason = deps.catalogue.lastSuccessAt === 0
+    ? "the upstream model list has not been fetched yet"
+    : `the upstream model list was last fetched ${Math.round(age / 1000)} s ago`;
+  return jsonResponse({ status: "not ready", reason }, 503);
+}
+
 /** Routes: path → method → handler. HEAD is answered wherever GET is. */
 const ROUTES: Record<string, Record<string, Handler>> = {
   "/": { GET: () => new Response("Ollama is running", { headers: TEXT_PLAIN }) },
@@ -100,9 +115,25 @@ const ROUTES: Record<string, Record<string, Handler>> = {
   "/v1/completions": { POST: (r, d, c) => handleOpenAICompletion("/completions", r, d, c) },
   "/v1/embeddings": { POST: handleOpenAIEmbeddings },
   "/v1/models": { GET: handleOpenAIModels },
+  "/healthz": { GET: () => jsonResponse({ status: "ok" }) },
+  "/readyz": { GET: readyz },
+  "/metrics": {
+    GET: (_r, d) =>
+      new Response(d.metrics.prometheus(), {
+        headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+      }),
+  },
 };
 
 const MODEL_PATH = "/v1/models/";
+
+/** The metrics label of a path: the route it matched, so unknown paths cannot grow the label set. */
+function routeLabel(path: string): string {
+  if (ROUTES[path]) return path;
+  if (path.startsWith(MODEL_PATH)) return "/v1/models/{id}";
+  if (path.startsWith("/api/blobs/")) return "/api/blobs/{digest}";
+  return "other";
+}
 const BLOB_PATH = "/api/blobs/";
 
 function route(method: string, path: string): Handler | ProxyError {
@@ -175,13 +206,21 @@ export function createHandler(deps: AppDeps): (request: Request) => Promise<Resp
     if (cors.kind === "preflight") {
       return new Response(null, { status: 204, headers: cors.headers });
     }
-    const ctx = new RequestContext(request.method, path, started, () => deps.clock.now(), deps.log);
+    const now = () => deps.clock.now();
+    const ctx = new RequestContext(
+      request.method,
+      path,
+      started,
+      now,
+      deps.log,
+      deps.metrics,
+      routeLabel(path),
+    );
     let response: Response;
     try {
       response = await dispatch(request, path, deps, ctx);
     } catch (err) {
       response = errorFor(path, err, deps.log);
-      ctx.streaming = false;
     }
     if (!ctx.streaming || !response.body) ctx.end(response.status);
     const extra = cors.kind === "allowed" ? cors.headers : new Headers();
