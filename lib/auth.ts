@@ -31,7 +31,8 @@ export class KeyCheck {
   /** True when the request needs no key (liveness, preflight) or carries a valid one. */
   async permits(request: Request, path: string): Promise<boolean> {
     if (!this.enabled || request.method === "OPTIONS") return true;
-    const probe = path === "/" || path === "/healthz" || path === "/readyz";
+    // Probes, and the status page's static HTML (its data at /ui/data still needs the key).
+    const probe = path === "/" || path === "/healthz" || path === "/readyz" || path === "/ui";
     if (probe && (request.method === "GET" || request.method === "HEAD")) return true;
     const header = request.headers.get("authorization") ?? "";
     const m = /^Bearer\s+(.+)$/i.exec(header.trim());

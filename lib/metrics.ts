@@ -32,6 +32,7 @@ export interface MinuteBucket {
 
 const BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const RECENT = 50;
+const QUIET_ROUTES = new Set(["/ui", "/ui/data", "/metrics", "/healthz", "/readyz"]);
 
 class Histogram {
   readonly counts = new Map<string, { buckets: number[]; sum: number; count: number }>();
@@ -100,6 +101,8 @@ export class Metrics {
     this.#retries += Math.max(0, r.attempts - 1);
     if (r.ttftMs !== undefined) this.#ttft.observe(r.route, r.ttftMs / 1000);
     this.#duration.observe(r.route, r.totalMs / 1000);
+    // The status page's own polling and scrapes would drown the requests a user cares about.
+    if (QUIET_ROUTES.has(r.route)) return;
     this.#recent.push(r);
     if (this.#recent.length > RECENT) this.#recent.shift();
     this.#bucket(r);

@@ -35,6 +35,17 @@ export interface ModelFacts {
   maxOutputTokens: number | undefined;
   /** Which upstream serves the model: 0 is the primary (Chutes), then config `upstreams`. */
   upstreamIndex: number;
+  /** USD per million tokens, from Chutes' `pricing` (numbers or numeric strings), when listed. */
+  pricing: { prompt: number; completion: number } | undefined;
+}
+
+function pricingOf(model: UpstreamModel | undefined): ModelFacts["pricing"] {
+  const raw = model?.pricing;
+  const prompt = Number(raw?.prompt);
+  const completion = Number(raw?.completion);
+  return raw && Number.isFinite(prompt) && Number.isFinite(completion)
+    ? { prompt, completion }
+    : undefined;
 }
 
 /** The family (architecture) guessed from the id: `Qwen/Qwen3-32B` → `qwen3`. */
@@ -109,6 +120,7 @@ export function modelFacts(
     contextLength,
     maxOutputTokens: model?.max_output_length,
     upstreamIndex: (model as { upstream_index?: number } | undefined)?.upstream_index ?? 0,
+    pricing: pricingOf(model),
   };
 }
 

@@ -14,6 +14,8 @@ import { handleEmbed, handleEmbeddings } from "./embed.ts";
 import { errorResponse, jsonResponse, ProxyError, toProxyError } from "./errors.ts";
 import { RequestContext } from "./access_log.ts";
 import { limitBody } from "./limits.ts";
+import { statusData } from "./status.ts";
+import { STATUS_PAGE_HTML } from "./status_page.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Logger } from "./log.ts";
 import {
@@ -116,6 +118,11 @@ const ROUTES: Record<string, Record<string, Handler>> = {
   "/v1/embeddings": { POST: handleOpenAIEmbeddings },
   "/v1/models": { GET: handleOpenAIModels },
   "/healthz": { GET: () => jsonResponse({ status: "ok" }) },
+  "/ui": {
+    GET: () =>
+      new Response(STATUS_PAGE_HTML, { headers: { "content-type": "text/html; charset=utf-8" } }),
+  },
+  "/ui/data": { GET: async (_r, d) => jsonResponse(await statusData(d)) },
   "/readyz": { GET: readyz },
   "/metrics": {
     GET: (_r, d) =>
