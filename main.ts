@@ -1,11 +1,14 @@
 /**
  * Entry point: load the configuration, build the app, serve it, and stop cleanly on a signal.
+ * `--check` checks the setup and exits instead; `--demo` serves the built-in demo upstream.
  */
-import { openAliasFile } from "./lib/aliases_file.ts";
+import { type AliasStore, memoryAliasStore, openAliasFile } from "./lib/aliases_file.ts";
 import { createApp } from "./lib/app.ts";
 import { exposureWarning } from "./lib/auth.ts";
+import { checkExitCode, checkSetup, formatCheckReport } from "./lib/check.ts";
 import { ConfigError } from "./lib/config.ts";
-import { loadConfig, USAGE } from "./lib/config_sources.ts";
+import { type ConfigInputs, loadConfig, parseFlags, USAGE } from "./lib/config_sources.ts";
+import { demoFetch } from "./lib/demo.ts";
 
 async function readTextFile(path: string): Promise<string | undefined> {
   try {
@@ -24,10 +27,25 @@ function startupFailure(err: unknown): number {
   return 2;
 }
 
+/** `--check`: prints the verdict of each step; 0 when all pass, 1 otherwise. */
+async function check(inputs: ConfigInputs): Promise<number> {
+  const report = await checkSetup(inputs);
+  // deno-lint-ignore no-console
+  console.log(formatCheckReport(report));
+  return checkExitCode(report);
+}
+
+const DEMO_BANNER = "DEMO MODE: every answer is canned by the built-in demo upstream (models " +
+  "demo/chat, demo/tools, demo/thinker, demo/vision); no Chutes token is used and nothing leaves " +
+  "this machine. For real models, restart without --demo and with CHUTES_API_TOKEN set.";
+
 async function main(): Promise<number> {
+  const inputs = { args: Deno.args, env: Deno.env.toObject(), readTextFile };
   let loaded;
   try {
-    loaded = await loadConfig({ args: Deno.args, env: Deno.env.toObject(), readTextFile });
+    const flags = parseFlags(inputs.args);
+    if (flags.check && !flags.help) return await check(inputs);
+    loaded = await loadConfig(inputs);
   } catch (err) {
     return startupFailure(err);
   }
@@ -36,15 +54,21 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const { config, configPath, aliasesPath } = loaded;
-  let aliasStore;
+  const { config, configPath, aliasesPath, demo } = loaded;
+  let aliasStore: AliasStore;
   try {
-    aliasStore = await openAliasFile(aliasesPath);
+    // A demo session's `ollama cp` must not leave demo aliases in the real aliases file.
+    aliasStore = demo ? memoryAliasStore() : await openAliasFile(aliasesPath);
   } catch (err) {
     return startupFailure(err);
   }
   const shutdown = new AbortController();
-  const { deps, handler } = createApp(config, { aliasStore, shutdown: shutdown.signal });
+  const { deps, handler } = createApp(config, {
+    aliasStore,
+    shutdown: shutdown.signal,
+    ...(demo ? { fetch: demoFetch } : {}),
+  });
+  if (demo) deps.log.warn(DEMO_BANNER);
   const server = Deno.serve({
     hostname: config.host,
     port: config.port,
@@ -53,7 +77,8 @@ async function main(): Promise<number> {
         `ollama-chutes-proxy listening on http://${
           hostname.includes(":") ? `[${hostname}]` : hostname
         }:${port} ` +
-          `→ ${config.base_url} (config: ${configPath ?? "none"}, aliases: ${aliasStore.where}` +
+          `→ ${demo ? "the built-in demo upstream (DEMO MODE)" : config.base_url} ` +
+          `(config: ${configPath ?? "none"}, aliases: ${aliasStore.where}` +
           `${config.debug ? ", debug" : ""})`,
       );
     },

@@ -72,6 +72,7 @@ function checkCapabilities(
   const facts = resolved.facts;
   if (!facts?.featuresKnown) return;
   const has = (c: string) => facts.capabilities.includes(c);
+  if (!has("completion")) throw new ProxyError(400, `"${req.model}" does not support ${kind}`);
   if (req.think !== undefined && req.think !== false && !has("thinking")) {
     throw new ProxyError(400, `"${req.model}" does not support thinking`);
   }
@@ -165,6 +166,7 @@ async function respond(
         startedAt: ctx.startedAt,
         headersAt,
         promptTokensEstimate: estimatePromptTokens(req),
+        raw: "raw" in req && req.raw,
         onDone: (summary) => Object.assign(ctx, summary),
       }),
     );

@@ -3,6 +3,7 @@
  * validated once and frozen. Every validation error names the key and the bad value. Inputs are
  * passed in (`env` as a record, file text as a string) so tests never touch the process state.
  */
+import { DEMO_BASE_URL, DEMO_TOKEN } from "./demo.ts";
 import { checkValue, UPSTREAM_PARAMS } from "./params.ts";
 import type { UpstreamConfig } from "./upstreams.ts";
 
@@ -286,9 +287,36 @@ export function checkFileConfig(
   return out;
 }
 
-/** Validates merged raw values into a frozen `Config`; the token is required. */
-export function validateConfig(raw: Partial<Record<keyof Config, unknown>>): Config {
-  const merged: Record<string, unknown> = { ...DEFAULTS, ...raw };
+/**
+ * What `--demo` puts over every other source: the built-in demo upstream (lib/demo.ts) with its
+ * placeholder token, and no setting that names real models or other upstreams.
+ */
+export const DEMO_OVERRIDES: Partial<Record<keyof Config, unknown>> = {
+  api_token: DEMO_TOKEN,
+  base_url: DEMO_BASE_URL,
+  embed_base_url: DEMO_BASE_URL,
+  upstreams: [],
+  include: [],
+  exclude: [],
+  models: [],
+  default_model: null,
+  aliases: {},
+  fallbacks: {},
+};
+
+/**
+ * Validates merged raw values into a frozen `Config`; the token is required, except with
+ * `demo`, which replaces the upstream settings by `DEMO_OVERRIDES`.
+ */
+export function validateConfig(
+  raw: Partial<Record<keyof Config, unknown>>,
+  options: { demo?: boolean } = {},
+): Config {
+  const merged: Record<string, unknown> = {
+    ...DEFAULTS,
+    ...raw,
+    ...(options.demo ? DEMO_OVERRIDES : {}),
+  };
   for (const [key, check] of Object.entries(CHECKS)) merged[key] = check(key, merged[key]);
   const token = typeof merged.api_token === "string" ? merged.api_token.trim() : "";
   if (token === "") {

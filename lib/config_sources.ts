@@ -25,6 +25,10 @@ Options:
   --host <host>     bind address (default 127.0.0.1, or from OLLAMA_HOST)
   --port <port>     bind port (default 11434, or from OLLAMA_HOST)
   --debug           verbose logging (request/response bodies; the token is redacted)
+  --demo            serve canned answers from a built-in demo upstream (demo/chat,
+                    demo/tools, demo/thinker, demo/vision); no token needed, nothing sent out
+  --check           check the setup (config, upstream reachable, token accepted, models
+                    visible), print a verdict with the fix for each failure; exit 0 when all pass
   --help            show this help
 
 Environment: CHUTES_API_TOKEN (or CHUTES_API_KEY), CHUTES_BASE_URL, CHUTES_EMBED_BASE_URL,
@@ -38,11 +42,14 @@ export interface Flags {
   host?: string;
   port?: string;
   debug?: boolean;
+  demo?: boolean;
+  check?: boolean;
   help?: boolean;
 }
 
 /** Parses CLI flags; an unknown flag is a `ConfigError` that names it. */
 export function parseFlags(args: readonly string[]): Flags {
+  let flags: Flags;
   try {
     const { values } = parseArgs({
       args: [...args],
@@ -51,15 +58,21 @@ export function parseFlags(args: readonly string[]): Flags {
         host: { type: "string" },
         port: { type: "string" },
         debug: { type: "boolean" },
+        demo: { type: "boolean" },
+        check: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
       allowPositionals: false,
     });
-    return values as Flags;
+    flags = values as Flags;
   } catch (err) {
     throw new ConfigError(`${(err as Error).message}\n\n${USAGE}`);
   }
+  if (flags.demo && flags.check) {
+    throw new ConfigError("--demo and --check cannot be combined: --check tests the real upstream");
+  }
+  return flags;
 }
 
 /** Parses `.env` text: `KEY=value` lines, `#` comments, optional `export`, quoted values. */
@@ -99,6 +112,8 @@ export async function loadConfig(
 ): Promise<
   { help: true } | {
     help: false;
+    /** True with `--demo`: the config points at the built-in demo upstream. */
+    demo: boolean;
     config: Config;
     configPath: string | null;
     /** The aliases file: `aliases_file`, else `aliases.json` beside the config file (or here). */
@@ -137,9 +152,10 @@ export async function loadConfig(
   }
   if (flags.port !== undefined) fromFlags.port = parsePort("--port", flags.port);
   if (flags.debug) fromFlags.debug = true;
-  const config = validateConfig({ ...fromFile, ...fromEnv, ...fromFlags });
+  const demo = flags.demo === true;
+  const config = validateConfig({ ...fromFile, ...fromEnv, ...fromFlags }, { demo });
   const loadedPath = fileText === undefined ? null : configPath;
   const aliasesPath = config.aliases_file ??
     (loadedPath === null ? "aliases.json" : join(dirname(loadedPath), "aliases.json"));
-  return { help: false, config, configPath: loadedPath, aliasesPath };
+  return { help: false, demo, config, configPath: loadedPath, aliasesPath };
 }

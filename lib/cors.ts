@@ -56,6 +56,16 @@ function toRegExp(pattern: string): RegExp {
   return new RegExp(`^${body}$`, "i");
 }
 
+function sameHost(origin: string, host: string): boolean {
+  try {
+    const o = new URL(origin);
+    if (o.protocol !== "http:" && o.protocol !== "https:") return false;
+    return o.host === host || o.hostname === new URL(`http://${host}`).hostname;
+  } catch {
+    return false;
+  }
+}
+
 /** Decides CORS for requests, given the extra origins from `OLLAMA_ORIGINS` / config. */
 export class CorsPolicy {
   readonly #any: boolean;
@@ -76,10 +86,10 @@ export class CorsPolicy {
   check(request: Request): CorsVerdict {
     const origin = request.headers.get("origin");
     if (!origin) return { kind: "none" };
+    // An Origin naming this server's own host (with or without the port: Page Assist rewrites
+    // Origin to scheme://host) is a same-origin request, not CORS.
     const host = request.headers.get("host");
-    if (host && (origin === `http://${host}` || origin === `https://${host}`)) {
-      return { kind: "none" };
-    }
+    if (host && sameHost(origin, host)) return { kind: "none" };
     if (!this.allows(origin)) return { kind: "forbidden" };
     const headers = new Headers({
       "access-control-allow-origin": this.#any ? "*" : origin,

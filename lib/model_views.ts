@@ -99,6 +99,8 @@ export function modelFacts(
   const parameterSize = parameterSizeOf(model?.root ?? upstreamId) || parameterSizeOf(upstreamId);
   const family = familyOf(model?.root ?? upstreamId);
   const contextLength = model?.context_length ?? model?.max_model_len;
+  // Chutes lists no embedding models; one reached through an alias is known by its name.
+  const embedding = !model && /embed/i.test(upstreamId);
   const details: ModelDetails = {
     parent_model: "",
     format: "safetensors",
@@ -115,8 +117,9 @@ export function modelFacts(
     modifiedAt: model?.created ? new Date(model.created * 1000).toISOString() : fallbackTime,
     size: estimateSize(parameterSize, quantization),
     details,
-    capabilities: capabilitiesOf(model),
-    featuresKnown: Array.isArray(model?.supported_features) && model.supported_features.length > 0,
+    capabilities: embedding ? ["embedding"] : capabilitiesOf(model),
+    featuresKnown: embedding ||
+      (Array.isArray(model?.supported_features) && model.supported_features.length > 0),
     contextLength,
     maxOutputTokens: model?.max_output_length,
     upstreamIndex: (model as { upstream_index?: number } | undefined)?.upstream_index ?? 0,

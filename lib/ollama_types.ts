@@ -74,7 +74,8 @@ export function parseJsonObject(text: string): Body {
   } catch (err) {
     throw new ProxyError(400, `invalid JSON in request body: ${(err as Error).message}`);
   }
-  if (value === null) throw new ProxyError(400, "missing request body");
+  // A JSON `null` decodes like `{}` in Ollama (Go), so the route's own "model" error follows.
+  if (value === null) return {};
   if (typeof value !== "object" || Array.isArray(value)) {
     throw new ProxyError(400, `request body must be a JSON object, got ${describe(value)}`);
   }

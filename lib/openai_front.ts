@@ -17,9 +17,7 @@ import type { AppDeps } from "./server.ts";
 /** OpenAI's error type for a status, as Ollama's OpenAI layer assigns it. */
 export function openAIErrorType(status: number): string {
   if (status === 400) return "invalid_request_error";
-  if (status === 401) return "authentication_error";
   if (status === 404) return "not_found_error";
-  if (status === 429) return "rate_limit_error";
   return "api_error";
 }
 

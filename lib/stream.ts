@@ -10,6 +10,9 @@
 import { upstreamErrorMessage } from "./errors.ts";
 import type { OpenAIChunk, OpenAILogprob, ToolCallDelta } from "./openai_types.ts";
 import type { SseItem } from "./sse.ts";
+import { type SplitDelta, ThinkTagSplitter } from "./think_tags.ts";
+
+const NO_SPLIT: SplitDelta = { thinking: "", content: "" };
 
 /** Time source: `now` in milliseconds (monotonic), `iso` for `created_at`. Fixed in golden tests. */
 export interface Clock {
@@ -32,6 +35,8 @@ export interface ConversionOptions {
   /** `clock.now()` when the request arrived and when the upstream answered with headers. */
   startedAt: number;
   headersAt: number;
+  /** Raw generate mode: Ollama sends no `context` then. */
+  raw?: boolean;
   /** Used for `prompt_eval_count` when the upstream sends no usage. */
   promptTokensEstimate: number;
   /** Hears the token counts and first-token time when the final chunk is built (access log). */
@@ -79,6 +84,7 @@ export class OllamaChunkStream extends TransformStream<SseItem, OllamaChunk> {
   #completionTokens: number | undefined;
   #deltas = 0;
   #firstTokenAt: number | undefined;
+  readonly #tags = new ThinkTagSplitter();
 
   constructor(options: ConversionOptions) {
     super({
@@ -147,8 +153,11 @@ export class OllamaChunkStream extends TransformStream<SseItem, OllamaChunk> {
     const choice = chunk.choices?.[0];
     if (!choice) return;
     const delta = choice.delta;
-    const content = delta?.content ?? choice.text ?? "";
-    const thinking = delta?.reasoning_content ?? delta?.reasoning ?? "";
+    const raw = delta?.content ?? choice.text ?? "";
+    const split = raw === "" ? NO_SPLIT : this.#tags.push(raw);
+    const content = split.content;
+    const reasoning = delta?.reasoning_content ?? delta?.reasoning ?? "";
+    const thinking = split.thinking === "" ? reasoning : reasoning + split.thinking;
     if (delta?.tool_calls && delta.tool_calls.length > 0) {
       // Tool-call fragments are generated tokens too: they start the eval clock like content.
       this.#firstTokenAt ??= this.#o.clock.now();
@@ -236,6 +245,10 @@ export class OllamaChunkStream extends TransformStream<SseItem, OllamaChunk> {
       return this.#fail(controller, "upstream stream ended before the response was complete");
     }
     this.#ended = true;
+    const rest = this.#tags.flush();
+    if (rest.content !== "" || rest.thinking !== "") {
+      controller.enqueue(this.#partial(rest.content, rest.thinking, undefined));
+    }
     controller.enqueue(this.#final());
   }
 
@@ -258,6 +271,9 @@ export class OllamaChunkStream extends TransformStream<SseItem, OllamaChunk> {
       ...head,
       done: true,
       done_reason: this.#finishReason === "length" ? "length" : "stop",
+      // Ollama's token context cannot be produced by a proxy; strict clients (the AI SDK's
+      // ollama-ai-provider-v2 completion model) require the key, so generate sends it empty.
+      ...(this.#o.kind === "generate" && !this.#o.raw ? { context: [] } : {}),
       total_duration: ns(end - startedAt),
       load_duration: ns(headersAt - startedAt),
       prompt_eval_count: promptTokens,

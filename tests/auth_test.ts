@@ -39,7 +39,7 @@ Deno.test("with keys: liveness stays open, other routes need a valid bearer key"
   const v1 = await fetch(`${p.url}/v1/models`);
   assert.equal(v1.status, 401);
   const body = await v1.json();
-  assert.equal(body.error.type, "authentication_error");
+  assert.equal(body.error.type, "api_error");
   assert.equal(body.error.param, null);
   const preflight = await fetch(`${p.url}/api/chat`, {
     method: "OPTIONS",

@@ -290,6 +290,8 @@ Deno.test("model errors follow Ollama's wording per endpoint", async () => {
   await using p = startProxy();
   const cases: [string, unknown, number, string][] = [
     ["/api/chat", {}, 400, "model is required"],
+    ["/api/chat", "null", 400, "model is required"],
+    ["/api/generate", "null", 404, "model '' not found"],
     ["/api/generate", {}, 404, "model '' not found"],
     ["/api/chat", { model: "nope/x", messages: [user("hi")] }, 404, "model 'nope/x' not found"],
     ["/api/chat", "", 400, "missing request body"],
