@@ -147,6 +147,8 @@ export class Catalogue {
       }
     }
     this.#upstream = upstream;
+    // Newest first, as Ollama sorts /api/tags (and /v1/models, which follows this order).
+    models.sort((a, b) => b.modifiedAt.localeCompare(a.modifiedAt));
     this.#models = models;
     this.#byKey = byKey;
   }

@@ -71,6 +71,36 @@ function applyChatPolicy(body: Record<string, unknown>, deps: AppDeps): void {
   body.messages = trimHistory(out, deps.config.max_history_messages);
 }
 
+/** Ollama's reading of `reasoning_effort` (or `reasoning.effort`), in the values vLLM accepts. */
+function mapReasoningEffort(body: Record<string, unknown>): void {
+  const nested = body.reasoning as { effort?: unknown } | undefined;
+  const effort = body.reasoning_effort ??
+    (nested && typeof nested === "object" ? nested.effort : undefined);
+  if (effort === undefined || effort === null) return;
+  delete body.reasoning;
+  const level = ({
+    minimal: "low",
+    low: "low",
+    medium: "medium",
+    high: "high",
+    max: "high",
+    xhigh: "high",
+    ultra: "high",
+  } as Record<string, string>)[String(effort)];
+  if (effort === "none") {
+    delete body.reasoning_effort;
+    const kwargs = (body.chat_template_kwargs as Record<string, unknown> | undefined) ?? {};
+    body.chat_template_kwargs = { ...kwargs, thinking: false, enable_thinking: false };
+  } else if (level) {
+    body.reasoning_effort = level;
+  } else {
+    throw new ProxyError(
+      400,
+      `invalid reasoning value: '${effort}' (must be "none", "minimal", "low", "medium", "high", "xhigh" or "max")`,
+    );
+  }
+}
+
 function applyDefaults(body: Record<string, unknown>, deps: AppDeps): void {
   for (const [key, value] of Object.entries(deps.config.defaults)) {
     if (value !== null && value !== undefined && !(key in body)) body[key] = structuredClone(value);
@@ -90,6 +120,7 @@ export async function handleOpenAICompletion(
   if (!resolved) throw new ProxyError(404, `model '${model}' not found`);
   body.model = resolved.upstreamId;
   if (path === "/chat/completions") applyChatPolicy(body, deps);
+  mapReasoningEffort(body);
   applyDefaults(body, deps);
   if (resolved.facts) deps.running.touch(resolved.facts, undefined);
   ctx.model = model;
@@ -108,13 +139,30 @@ export async function handleOpenAICompletion(
     : {};
   const stream = body.stream === true;
   if (stream) ctx.startStream();
-  return relay(answered.response, stream, headers, (note) => ctx.end(200, note));
+  // Chutes always adds the usage chunk (`choices: []`); a client that did not ask for it may
+  // index `choices[0]` on every chunk (the OpenAI quickstart loop does), so it is dropped.
+  const wantsUsage =
+    (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+  return relay(answered.response, stream, headers, (note) => ctx.end(200, note), !wantsUsage);
 }
 
 /** `POST /v1/embeddings`: forwarded to the embeddings upstream. */
 export async function handleOpenAIEmbeddings(request: Request, deps: AppDeps): Promise<Response> {
   const body = await readBody(request);
   const model = requireModel(body);
+  const input = body.input;
+  const valid = typeof input === "string" ||
+    (Array.isArray(input) && input.length > 0 &&
+      (input.every((i) => typeof i === "string") || input.every((i) => Number.isInteger(i)) ||
+        input.every((i) => Array.isArray(i) && i.every((n) => Number.isInteger(n)))));
+  if (!valid) throw new ProxyError(400, "invalid input");
+  const format = body.encoding_format;
+  if (format !== undefined && format !== "float" && format !== "base64") {
+    throw new ProxyError(
+      400,
+      `Invalid value for 'encoding_format' = ${format}. Supported values: ['float', 'base64'].`,
+    );
+  }
   body.model = (await deps.catalogue.resolve(model))?.upstreamId ?? untagged(model);
   const res = await deps.embedUpstream.post("/embeddings", body, request.signal);
   return relay(res, false, {}, () => {});
@@ -126,9 +174,11 @@ function relay(
   stream: boolean,
   headers: Record<string, string>,
   onEnd: (note?: string) => void,
+  dropUsage = false,
 ): Response {
   if (stream) {
-    return new Response(res.body!.pipeThrough(new BareErrorLineStream(onEnd)), {
+    const body = dropUsage ? res.body!.pipeThrough(new DropUsageOnlyEvents()) : res.body!;
+    return new Response(body.pipeThrough(new BareErrorLineStream(onEnd)), {
       headers: { ...headers, "content-type": "text/event-stream", "cache-control": "no-cache" },
     });
   }
@@ -158,6 +208,33 @@ export async function handleOpenAIModel(id: string, deps: AppDeps): Promise<Resp
   if (!resolved?.facts) throw new ProxyError(404, `model '${id}' not found`);
   const created = Math.floor(Date.parse(resolved.facts.modifiedAt) / 1000);
   return Response.json({ ...modelObject(id.includes(":") ? id : tagged(id), created), id });
+}
+
+const USAGE_ONLY = /^data:.*"choices"\s*:\s*\[\s*\]/;
+
+/** Drops SSE `data:` lines whose chunk has empty `choices` (the usage chunk); the rest passes as is. */
+export class DropUsageOnlyEvents extends TransformStream<Uint8Array, Uint8Array> {
+  constructor() {
+    const decoder = new TextDecoder();
+    let partial = "";
+    super({
+      transform(chunk, controller) {
+        const text = partial + decoder.decode(chunk, { stream: true });
+        const end = text.lastIndexOf("\n") + 1;
+        partial = text.slice(end);
+        if (end === 0) return;
+        const lines = text.slice(0, end);
+        const kept = lines.includes('"choices"')
+          ? lines.split("\n").filter((line) => !USAGE_ONLY.test(line)).join("\n")
+          : lines;
+        if (kept !== "") controller.enqueue(encoder.encode(kept));
+      },
+      flush(controller) {
+        const rest = partial + decoder.decode();
+        if (rest !== "" && !USAGE_ONLY.test(rest)) controller.enqueue(encoder.encode(rest));
+      },
+    });
+  }
 }
 
 const LF = 0x0a;

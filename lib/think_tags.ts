@@ -25,7 +25,7 @@ function pendingPrefix(text: string, tag: string): number {
 
 /** Splits streamed content into thinking and content. One instance per response. */
 export class ThinkTagSplitter {
-  #state: "start" | "thinking" | "after" | "plain" = "start";
+  #state: "start" | "opened" | "thinking" | "after" | "plain" = "start";
   #held = "";
 
   /** Feeds one content delta. */
@@ -43,8 +43,14 @@ export class ThinkTagSplitter {
         this.#state = "plain";
         return { thinking: "", content: text };
       }
+      this.#state = "opened";
+      text = trimmed.slice(OPEN.length);
+    }
+    if (this.#state === "opened") {
+      // Whitespace right after <think> is dropped, however the deltas fall.
+      text = text.trimStart();
+      if (text === "") return { thinking: "", content: "" };
       this.#state = "thinking";
-      text = trimmed.slice(OPEN.length).trimStart();
     }
     if (this.#state === "after") {
       text = text.trimStart();

@@ -106,3 +106,16 @@ Deno.test("HTTP: an Origin equal to the server's own host is not treated as CORS
   assert.equal(res.status, 200);
   await res.body?.cancel();
 });
+
+Deno.test("an Origin naming the server's own host, with or without the port, is not CORS", () => {
+  const policy = new CorsPolicy([]);
+  const request = (origin: string, host: string) =>
+    new Request("http://192.168.1.5:11434/api/tags", { headers: { origin, host } });
+  assert.equal(policy.check(request("http://192.168.1.5", "192.168.1.5:11434")).kind, "none");
+  assert.equal(policy.check(request("http://192.168.1.5:11434", "192.168.1.5:11434")).kind, "none");
+  assert.equal(policy.check(request("http://192.168.1.6", "192.168.1.5:11434")).kind, "forbidden");
+  assert.equal(
+    policy.check(request("chrome-extension://192.168.1.5", "192.168.1.5:11434")).kind,
+    "forbidden",
+  );
+});

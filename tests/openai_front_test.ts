@@ -215,7 +215,21 @@ Deno.test("openai: a client that leaves a stream cancels the upstream request", 
   assert.equal(p.upstream.cancelledStreams, 1);
 });
 
-Deno.test("openai: a plain text stream passes through byte for byte", async () => {
+Deno.test("openai: a plain text stream passes through byte for byte when usage was asked for", async () => {
+  await using p = startProxy();
+  const pieces = textStream(["a", "b"]);
+  p.upstream.enqueue(CHAT, { pieces });
+  const res = await post(p, "/v1/chat/completions", {
+    model: QWEN,
+    messages: [{ role: "user", content: "x" }],
+    stream: true,
+    stream_options: { include_usage: true },
+  });
+  assert.equal(res.headers.get("content-type"), "text/event-stream");
+  assert.equal(await res.text(), pieces.join(""));
+});
+
+Deno.test("openai: without include_usage the usage-only chunk Chutes adds is dropped", async () => {
   await using p = startProxy();
   const pieces = textStream(["a", "b"]);
   p.upstream.enqueue(CHAT, { pieces });
@@ -224,6 +238,62 @@ Deno.test("openai: a plain text stream passes through byte for byte", async () =
     messages: [{ role: "user", content: "x" }],
     stream: true,
   });
-  assert.equal(res.headers.get("content-type"), "text/event-stream");
-  assert.equal(await res.text(), pieces.join(""));
+  const usageLine = pieces.find((piece) => piece.includes('"choices":[]'))!;
+  // The event's data line goes; its blank line stays (an empty event, which SSE parsers skip).
+  assert.equal(
+    await res.text(),
+    pieces.map((piece) => piece === usageLine ? "\n" : piece).join(""),
+  );
+  p.upstream.enqueue(CHAT, { pieces });
+  const stream = await client(p.url).chat.completions.create({
+    model: QWEN,
+    messages: [{ role: "user", content: "x" }],
+    stream: true,
+  });
+  let text = "";
+  for await (const part of stream) text += part.choices[0]!.delta.content ?? "";
+  assert.equal(text, "ab");
+});
+
+Deno.test("openai: reasoning_effort is mapped as Ollama reads it; unknown values are a 400", async () => {
+  await using p = startProxy();
+  const cases: [unknown, Record<string, unknown>][] = [
+    ["minimal", { reasoning_effort: "low" }],
+    ["high", { reasoning_effort: "high" }],
+    ["xhigh", { reasoning_effort: "high" }],
+    ["none", { chat_template_kwargs: { thinking: false, enable_thinking: false } }],
+  ];
+  for (const [effort, expected] of cases) {
+    p.upstream.enqueue(CHAT, { json: completion });
+    await (await post(p, "/v1/chat/completions", {
+      model: QWEN,
+      messages: [{ role: "user", content: "x" }],
+      reasoning_effort: effort,
+    })).body?.cancel();
+    const sent = p.upstream.calls(CHAT).at(-1)!.body!;
+    for (const [key, value] of Object.entries(expected)) {
+      assert.deepEqual(sent[key], value, String(effort));
+    }
+    if (effort === "none") assert.equal("reasoning_effort" in sent, false);
+  }
+  const bad = await post(p, "/v1/chat/completions", {
+    model: QWEN,
+    messages: [{ role: "user", content: "x" }],
+    reasoning_effort: "extreme",
+  });
+  assert.equal(bad.status, 400);
+  assert.match((await bad.json()).error.message, /invalid reasoning value: 'extreme'/);
+});
+
+Deno.test("openai: embeddings without input or with a bad encoding_format are a 400", async () => {
+  await using p = startProxy();
+  for (const body of [{ model: "e" }, { model: "e", input: [] }, { model: "e", input: [1, "a"] }]) {
+    const res = await post(p, "/v1/embeddings", body);
+    assert.equal(res.status, 400);
+    assert.equal((await res.json()).error.message, "invalid input");
+  }
+  const res = await post(p, "/v1/embeddings", { model: "e", input: "x", encoding_format: "hex" });
+  assert.equal(res.status, 400);
+  assert.match((await res.json()).error.message, /encoding_format/);
+  assert.equal(p.upstream.calls("/v1/embeddings").length, 0);
 });

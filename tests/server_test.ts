@@ -460,3 +460,31 @@ Deno.test("num_predict above the model's max_output_length is clamped, and the h
   assert.match(res.headers.get("x-proxy-ignored-options") ?? "", /100000 clamped to 40960/);
   assert.equal(p.upstream.calls(CHAT)[0]!.body!.max_tokens, 40960);
 });
+
+Deno.test("/api/tags lists newest first, as Ollama sorts it; /v1/models keeps the same order", async () => {
+  await using p = startProxy();
+  const { models } = await (await fetch(`${p.url}/api/tags`)).json();
+  assert.deepEqual(models.map((m: { name: string }) => m.name), [
+    `${QWEN}:latest`,
+    "deepseek-ai/DeepSeek-V3-0324:latest",
+    "unsloth/gemma-3-4b-it:latest",
+    "Qwen/Qwen2.5-VL-72B-Instruct:latest",
+  ]);
+  const v1 = await (await fetch(`${p.url}/v1/models`)).json();
+  assert.deepEqual(
+    v1.data.map((m: { id: string }) => m.id),
+    models.map((m: { name: string }) => m.name),
+  );
+});
+
+Deno.test("an alias to an embedding model is listed as one and refuses chat", async () => {
+  await using p = startProxy({
+    config: { aliases: { "qwen3-embed": "Qwen/Qwen3-Embedding-0.6B" } },
+  });
+  const { models } = await (await fetch(`${p.url}/api/tags`)).json();
+  const embed = models.find((m: { name: string }) => m.name === "qwen3-embed:latest");
+  assert.deepEqual(embed.capabilities, ["embedding"]);
+  const res = await post(p, "/api/chat", { model: "qwen3-embed", messages: [user("hi")] });
+  assert.equal(res.status, 400);
+  assert.deepEqual(await res.json(), { error: '"qwen3-embed" does not support chat' });
+});
