@@ -132,6 +132,11 @@ export class FakeUpstream {
     await this.#server.shutdown();
   }
 
+  /** For `await using upstream = FakeUpstream.start()`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   async #handle(request: Request): Promise<Response> {
     const path = new URL(request.url).pathname;
     const text = await request.text();
