@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { textStream } from "./_fake_upstream.ts";
-import { post, startProxy } from "./_helpers.ts";
+import { post, startProxy, type TestProxy } from "./_helpers.ts";
 
 const QWEN = "Qwen/Qwen3-32B-TEE"; // context length 40960 in tests/fixtures/models.json
 const CHAT = "/v1/chat/completions";
@@ -53,10 +53,12 @@ function longChat(turns: number, size: number) {
   return messages;
 }
 
-Deno.test("context guard trim: the oldest turns are dropped until the conversation fits", async () => {
-  await using p = startProxy();
+/**
+ * Sends `longChat(20, 20_000)` — 20 turns of 2 × 20,000 chars ≈ 200,000 tokens: far over
+ * 40,960 — to /api/chat, not streamed; asserts a 200 and returns the messages sent upstream.
+ */
+async function chatTooLong(p: TestProxy): Promise<{ role: string; content: string }[]> {
   p.upstream.enqueue(CHAT, { pieces: textStream(["ok"]) });
-  // 20 turns of 2 × 20,000 chars ≈ 200,000 tokens: far over 40,960.
   const res = await post(p, "/api/chat", {
     model: QWEN,
     messages: longChat(20, 20_000),
@@ -64,7 +66,12 @@ Deno.test("context guard trim: the oldest turns are dropped until the conversati
   });
   assert.equal(res.status, 200);
   await res.body?.cancel();
-  const sent = p.upstream.calls(CHAT)[0]!.body!.messages as { role: string; content: string }[];
+  return p.upstream.calls(CHAT)[0]!.body!.messages as { role: string; content: string }[];
+}
+
+Deno.test("context guard trim: the oldest turns are dropped until the conversation fits", async () => {
+  await using p = startProxy();
+  const sent = await chatTooLong(p);
   assert.equal(sent[0]!.content, "sys");
   assert.equal(sent.at(-1)!.content, "last question");
   assert.ok(sent.length < 42 && sent.length > 2, `kept ${sent.length}`);
@@ -93,13 +100,5 @@ Deno.test("context guard: one message larger than the context is a 400 even when
 
 Deno.test("context guard off: the conversation is sent as it is", async () => {
   await using p = startProxy({ config: { context_guard: "off" } });
-  p.upstream.enqueue(CHAT, { pieces: textStream(["ok"]) });
-  const res = await post(p, "/api/chat", {
-    model: QWEN,
-    messages: longChat(20, 20_000),
-    stream: false,
-  });
-  assert.equal(res.status, 200);
-  await res.body?.cancel();
-  assert.equal((p.upstream.calls(CHAT)[0]!.body!.messages as unknown[]).length, 42);
+  assert.equal((await chatTooLong(p)).length, 42);
 });

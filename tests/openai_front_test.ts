@@ -11,6 +11,11 @@ import { post, startProxy, TEST_TOKEN } from "./_helpers.ts";
 
 const QWEN = "Qwen/Qwen3-32B-TEE";
 const CHAT = "/v1/chat/completions";
+/** A one-message chat request to QWEN, for the tests where the question does not matter. */
+const ASK: { model: string; messages: OpenAI.ChatCompletionMessageParam[] } = {
+  model: QWEN,
+  messages: [{ role: "user", content: "x" }],
+};
 
 function client(url: string): OpenAI {
   return new OpenAI({ baseURL: `${url}/v1`, apiKey: "unused-by-proxy", maxRetries: 0 });
@@ -116,10 +121,7 @@ Deno.test("openai: upstream errors keep their status in OpenAI's error shape", a
     json: { detail: "Infrastructure is at maximum capacity, try again later" },
   });
   await assert.rejects(
-    client(p.url).chat.completions.create({
-      model: QWEN,
-      messages: [{ role: "user", content: "x" }],
-    }),
+    client(p.url).chat.completions.create(ASK),
     (err: InstanceType<typeof OpenAI.APIError>) =>
       err.status === 429 && /maximum capacity/.test(err.message),
   );
@@ -156,11 +158,7 @@ Deno.test("openai: Chutes' bare mid-stream error line reaches the client as an e
       '{"error": "Unhandled exception during response stream: x"}\n',
     ],
   });
-  const stream = await client(p.url).chat.completions.create({
-    model: QWEN,
-    messages: [{ role: "user", content: "x" }],
-    stream: true,
-  });
+  const stream = await client(p.url).chat.completions.create({ ...ASK, stream: true });
   const seen: string[] = [];
   await assert.rejects(async () => {
     for await (const part of stream) seen.push(part.choices[0]?.delta.content ?? "");
@@ -203,7 +201,7 @@ Deno.test("openai: a client that leaves a stream cancels the upstream request", 
   await using p = startProxy();
   p.upstream.enqueue(CHAT, { pieces: sse([chunk({ content: "a" })], { done: false }), hang: true });
   const controller = new AbortController();
-  const res = await post(p, "/v1/chat/completions", { model: QWEN, messages: [{ role: "user", content: "x" }], stream: true }, {
+  const res = await post(p, "/v1/chat/completions", { ...ASK, stream: true }, {
     signal: controller.signal,
   });
   const reader = res.body!.getReader();
@@ -220,8 +218,7 @@ Deno.test("openai: a plain text stream passes through byte for byte when usage w
   const pieces = textStream(["a", "b"]);
   p.upstream.enqueue(CHAT, { pieces });
   const res = await post(p, "/v1/chat/completions", {
-    model: QWEN,
-    messages: [{ role: "user", content: "x" }],
+    ...ASK,
     stream: true,
     stream_options: { include_usage: true },
   });
@@ -234,8 +231,7 @@ Deno.test("openai: without include_usage the usage-only chunk Chutes adds is dro
   const pieces = textStream(["a", "b"]);
   p.upstream.enqueue(CHAT, { pieces });
   const res = await post(p, "/v1/chat/completions", {
-    model: QWEN,
-    messages: [{ role: "user", content: "x" }],
+    ...ASK,
     stream: true,
   });
   const usageLine = pieces.find((piece) => piece.includes('"choices":[]'))!;
@@ -245,11 +241,7 @@ Deno.test("openai: without include_usage the usage-only chunk Chutes adds is dro
     pieces.map((piece) => piece === usageLine ? "\n" : piece).join(""),
   );
   p.upstream.enqueue(CHAT, { pieces });
-  const stream = await client(p.url).chat.completions.create({
-    model: QWEN,
-    messages: [{ role: "user", content: "x" }],
-    stream: true,
-  });
+  const stream = await client(p.url).chat.completions.create({ ...ASK, stream: true });
   let text = "";
   for await (const part of stream) text += part.choices[0]!.delta.content ?? "";
   assert.equal(text, "ab");
@@ -266,8 +258,7 @@ Deno.test("openai: reasoning_effort is mapped as Ollama reads it; unknown values
   for (const [effort, expected] of cases) {
     p.upstream.enqueue(CHAT, { json: completion });
     await (await post(p, "/v1/chat/completions", {
-      model: QWEN,
-      messages: [{ role: "user", content: "x" }],
+      ...ASK,
       reasoning_effort: effort,
     })).body?.cancel();
     const sent = p.upstream.calls(CHAT).at(-1)!.body!;
@@ -277,8 +268,7 @@ Deno.test("openai: reasoning_effort is mapped as Ollama reads it; unknown values
     if (effort === "none") assert.equal("reasoning_effort" in sent, false);
   }
   const bad = await post(p, "/v1/chat/completions", {
-    model: QWEN,
-    messages: [{ role: "user", content: "x" }],
+    ...ASK,
     reasoning_effort: "extreme",
   });
   assert.equal(bad.status, 400);

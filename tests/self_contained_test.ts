@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { DEFAULTS } from "../lib/config.ts";
 import { FAKE_MODELS, FakeUpstream } from "./_fake_upstream.ts";
+import { type RunningMain, spawnMain, taskFlags } from "./_process.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const ROOT_PATH = decodeURIComponent(ROOT.pathname);
@@ -90,25 +91,6 @@ Deno.test("sources: no dynamic import() and no read of a file beside the source 
   }
 });
 
-/** Flags of a deno.json task between its subcommand and the first token after the flags. */
-async function taskFlags(task: string): Promise<string[]> {
-  const deno = JSON.parse(await Deno.readTextFile(`${ROOT_PATH}deno.json`)) as {
-    tasks: Record<string, string>;
-  };
-  const words = deno.tasks[task]!.split(/\s+/).slice(2); // drop `deno run` / `deno compile`
-  return words.slice(0, words.findIndex((w) => !w.startsWith("--") || w === "--output"));
-}
-
-/** The environment a child gets: PATH, HOME and Deno's cache location, plus `extra`. */
-function childEnv(extra: Record<string, string>): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const key of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"]) {
-    const value = Deno.env.get(key);
-    if (value !== undefined) env[key] = value;
-  }
-  return { ...env, ...extra };
-}
-
 /** Copies only what `deno compile` embeds: main.ts, lib/ (all of it), deno.json, deno.lock. */
 async function copyApp(to: string): Promise<void> {
   for (const file of ["main.ts", "deno.json", "deno.lock"]) {
@@ -125,61 +107,23 @@ async function copyApp(to: string): Promise<void> {
   await copyDir("lib");
 }
 
-/** Collects the child's output; `listening` resolves with the URL from its "listening on" line. */
-function watchOutput(child: Deno.ChildProcess, output: { text: string }) {
-  const found = Promise.withResolvers<string>();
-  found.promise.catch(() => {}); // a rejection after the test stopped waiting is not an error
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-      output.text += text;
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output.text);
-      if (m) found.resolve(m[1]!);
-    }
-  };
-  const done = Promise.all([pump(child.stdout), pump(child.stderr)])
-    .finally(() => found.reject(new Error(`the proxy exited before listening:\n${output.text}`)));
-  return { listening: found.promise, done };
-}
-
-/** `promise`, or a rejection naming `what` after `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no ${what} in ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 Deno.test("a copy of main.ts, lib/, deno.json and deno.lock alone serves the upstream's models", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "self_contained_test_" });
   const upstream = FakeUpstream.start();
-  let child: Deno.ChildProcess | undefined;
-  let outputDone: Promise<unknown> = Promise.resolve();
-  const output = { text: "" };
+  let proxy: RunningMain | undefined;
   try {
-    await copyApp(dir);
-    const entries = [];
-    for await (const e of Deno.readDir(dir)) entries.push(e.name);
-    assert.deepEqual(entries.sort(), ["deno.json", "deno.lock", "lib", "main.ts"]);
-    child = new Deno.Command(Deno.execPath(), {
-      args: ["run", ...await taskFlags("start"), "main.ts", "--port", "0"],
-      cwd: dir,
-      env: childEnv({
-        CHUTES_API_TOKEN: "cpk_made_up_self_contained",
-        CHUTES_BASE_URL: upstream.url,
-      }),
-      clearEnv: true,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const watch = watchOutput(child, output);
-    outputDone = watch.done;
-    const url = await within(watch.listening, 15_000, "'listening on' line");
+    proxy = await spawnMain(["--port", "0"], {
+      CHUTES_API_TOKEN: "cpk_made_up_self_contained",
+      CHUTES_BASE_URL: upstream.url,
+    }, {
+      prepare: async (dir) => {
+        await copyApp(dir);
+        const entries = [];
+        for await (const e of Deno.readDir(dir)) entries.push(e.name);
+        assert.deepEqual(entries.sort(), ["deno.json", "deno.lock", "lib", "main.ts"]);
+      },
+      entry: "main.ts",
+    });
+    const [, url] = await proxy.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/, 15_000);
     const tags = await fetch(`${url}/api/tags`);
     assert.equal(tags.status, 200);
     const { models } = await tags.json() as { models: { name: string }[] };
@@ -189,15 +133,8 @@ Deno.test("a copy of main.ts, lib/, deno.json and deno.lock alone serves the ups
     assert.equal(root.status, 200);
     assert.equal(await root.text(), "Ollama is running");
   } finally {
-    try {
-      child?.kill("SIGKILL");
-    } catch {
-      // already exited
-    }
-    await child?.status;
-    await outputDone.catch(() => {});
+    await proxy?.stop("SIGKILL");
     await upstream.close();
-    await Deno.remove(dir, { recursive: true });
   }
 });
 
@@ -206,7 +143,7 @@ Deno.test("Dockerfile CMD runs main.ts with the flags of `deno task start`", asy
   const cmd = /^CMD (\[.*\])$/m.exec(dockerfile);
   assert.ok(cmd, "no exec-form CMD line");
   const args = JSON.parse(cmd[1]!) as string[];
-  assert.deepEqual(args, ["run", ...await taskFlags("start"), "/app/main.ts"]);
+  assert.deepEqual(args, ["run", ...taskFlags("start"), "/app/main.ts"]);
   assert.match(dockerfile, /^FROM denoland\/deno:2\.\d+\.\d+$/m, "the base image is not pinned");
 });
 
@@ -214,7 +151,7 @@ Deno.test("release workflow compiles every target with the flags of `deno task c
   const workflow = await Deno.readTextFile(`${ROOT_PATH}.github/workflows/release.yml`);
   const compile = /deno compile ((?:--[\w-]+\s+)+)--target/.exec(workflow);
   assert.ok(compile, "no `deno compile ... --target` command");
-  assert.deepEqual(compile[1]!.trim().split(/\s+/), await taskFlags("compile"));
+  assert.deepEqual(compile[1]!.trim().split(/\s+/), taskFlags("compile"));
   const targets = [
     "x86_64-unknown-linux-gnu",
     "aarch64-unknown-linux-gnu",

@@ -4,60 +4,23 @@
  */
 import assert from "node:assert/strict";
 import { chunk, FakeUpstream, sse } from "./_fake_upstream.ts";
-
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-async function waitFor(check: () => boolean, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { spawnMain } from "./_process.ts";
 
 Deno.test({
   name: "SIGTERM: open streams get the grace period, then a final error line; exit status 0",
   ignore: Deno.build.os === "windows",
   fn: async () => {
     const upstream = FakeUpstream.start();
-    const dir = await Deno.makeTempDir({ prefix: "shutdown_test_" });
-    await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ shutdown_grace_seconds: 0.5 }));
-    const env: Record<string, string> = {
+    const proxy = await spawnMain(["--port", "0"], {
       CHUTES_API_TOKEN: "cpk_made_up_shutdown_token",
       CHUTES_BASE_URL: upstream.url,
-    };
-    for (const key of ["PATH", "HOME", "DENO_DIR"]) {
-      const v = Deno.env.get(key);
-      if (v !== undefined) env[key] = v;
-    }
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--unstable-no-legacy-abort",
-        "--allow-net",
-        "--allow-env",
-        "--allow-read",
-        "--allow-write",
-        MAIN,
-        "--port",
-        "0",
-      ],
-      cwd: dir,
-      env,
-      clearEnv: true,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn(); // deno-fmt-ignore
-    const out = { text: "" };
-    const pump = (async () => {
-      const decoder = new TextDecoder();
-      for await (const bytes of child.stdout) out.text += decoder.decode(bytes, { stream: true });
-    })();
-    const errText = new Response(child.stderr).text();
+    }, {
+      prepare: (dir) =>
+        Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ shutdown_grace_seconds: 0.5 })),
+    });
     try {
-      await waitFor(() => /listening on http:\/\/127\.0\.0\.1:\d+/.test(out.text), 15_000);
-      const port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out.text)![1];
+      await proxy.waitFor(/listening on http:\/\/127\.0\.0\.1:\d+/, 15_000);
+      const port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(proxy.stdout())![1];
       upstream.enqueue("/v1/chat/completions", {
         pieces: sse([chunk({ content: "before shutdown" })], { done: false }),
         hang: true,
@@ -72,7 +35,7 @@ Deno.test({
       const reader = res.body!.getReader();
       await reader.read();
       const signalled = Date.now();
-      child.kill("SIGTERM");
+      const exited = proxy.stop("SIGTERM");
       let rest = "";
       const decoder = new TextDecoder();
       for (let r = await reader.read(); !r.done; r = await reader.read()) {
@@ -84,20 +47,12 @@ Deno.test({
         '{"error":"the proxy is shutting down; the answer was cut"}',
       );
       assert.ok(elapsed >= 400, `cut after ${elapsed} ms, before the grace period`);
-      const status = await child.status;
+      const status = await exited;
       assert.equal(status.code, 0);
-      assert.match(out.text, /shutting down/);
+      assert.match(proxy.stdout(), /shutting down/);
     } finally {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // already exited
-      }
-      await child.status;
-      await pump;
-      await errText;
+      await proxy.stop("SIGKILL");
       await upstream.close();
-      await Deno.remove(dir, { recursive: true });
     }
   },
 });

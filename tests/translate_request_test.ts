@@ -176,6 +176,8 @@ Deno.test("tool results are paired with their call ids", async (t) => {
     type: "function",
     function: { name, arguments: "{}" },
   });
+  /** The translated assistant turn that made `tool_calls`. */
+  const asked = (...tool_calls: unknown[]) => ({ role: "assistant", content: "", tool_calls });
   const cases: { name: string; messages: OllamaMessage[]; want: unknown[] }[] = [
     {
       name: "by tool_call_id, out of order",
@@ -185,11 +187,7 @@ Deno.test("tool results are paired with their call ids", async (t) => {
         { role: "tool", content: "sunny", tool_call_id: "id_w" },
       ],
       want: [
-        {
-          role: "assistant",
-          content: "",
-          tool_calls: [call("id_w", "weather"), call("id_t", "time")],
-        },
+        asked(call("id_w", "weather"), call("id_t", "time")),
         { role: "tool", content: "12:00", tool_call_id: "id_t", name: "time" },
         { role: "tool", content: "sunny", tool_call_id: "id_w", name: "weather" },
       ],
@@ -202,11 +200,7 @@ Deno.test("tool results are paired with their call ids", async (t) => {
         { role: "tool", content: "sunny", tool_name: "weather" },
       ],
       want: [
-        {
-          role: "assistant",
-          content: "",
-          tool_calls: [call("call_0_0", "weather"), call("call_0_1", "time")],
-        },
+        asked(call("call_0_0", "weather"), call("call_0_1", "time")),
         { role: "tool", content: "12:00", tool_call_id: "call_0_1", name: "time" },
         { role: "tool", content: "sunny", tool_call_id: "call_0_0", name: "weather" },
       ],
@@ -219,11 +213,7 @@ Deno.test("tool results are paired with their call ids", async (t) => {
         { role: "tool", content: "12:00" },
       ],
       want: [
-        {
-          role: "assistant",
-          content: "",
-          tool_calls: [call("call_0_0", "weather"), call("call_0_1", "time")],
-        },
+        asked(call("call_0_0", "weather"), call("call_0_1", "time")),
         { role: "tool", content: "sunny", tool_call_id: "call_0_0", name: "weather" },
         { role: "tool", content: "12:00", tool_call_id: "call_0_1", name: "time" },
       ],
@@ -237,11 +227,7 @@ Deno.test("tool results are paired with their call ids", async (t) => {
       name: "an unknown tool_call_id is kept as sent",
       messages: [calls, { role: "tool", content: "x", tool_call_id: "id_zzz" }],
       want: [
-        {
-          role: "assistant",
-          content: "",
-          tool_calls: [call("id_w", "weather"), call("id_t", "time")],
-        },
+        asked(call("id_w", "weather"), call("id_t", "time")),
         { role: "tool", content: "x", tool_call_id: "id_zzz" },
       ],
     },
