@@ -10,13 +10,12 @@ import type { Config } from "./config.ts";
 import { postWithFallbacks } from "./fallback.ts";
 import { jsonResponse, ProxyError } from "./errors.ts";
 import type { Logger } from "./log.ts";
-import { NdjsonEncoderStream } from "./ndjson.ts";
 import type { ChatRequest, CommonRequest, GenerateRequest } from "./ollama_types.ts";
 import { parseJsonObject } from "./ollama_types.ts";
 import { parseChatRequest, parseGenerateRequest } from "./parse_request.ts";
 import type { RunningModels } from "./running.ts";
-import { SseDecoderStream } from "./sse.ts";
-import { type Clock, type OllamaChunk, OllamaChunkStream } from "./stream.ts";
+import { ollamaChunks, OllamaNdjsonStream } from "./pipeline.ts";
+import type { Clock, ConversionOptions, OllamaChunk } from "./stream.ts";
 import {
   toOpenAIChatRequest,
   toOpenAIGenerateRequest,
@@ -103,7 +102,7 @@ function estimatePromptTokens(req: ChatRequest | GenerateRequest): number {
 /** Gathers a converted stream into Ollama's single non-streaming object. */
 export async function collectResponse(
   kind: Kind,
-  chunks: ReadableStream<OllamaChunk>,
+  chunks: AsyncIterable<OllamaChunk>,
 ): Promise<OllamaChunk> {
   let content = "";
   let thinking = "";
@@ -154,22 +153,16 @@ async function respond(
   );
   ctx.model = answered.name;
   const res = answered.response;
-  const headersAt = deps.clock.now();
-  const chunks = res.body!
-    .pipeThrough(new TextDecoderStream())
-    .pipeThrough(new SseDecoderStream())
-    .pipeThrough(
-      new OllamaChunkStream({
-        kind,
-        model: answered.name,
-        clock: deps.clock,
-        startedAt: ctx.startedAt,
-        headersAt,
-        promptTokensEstimate: estimatePromptTokens(req),
-        raw: "raw" in req && req.raw,
-        onDone: (summary) => Object.assign(ctx, summary),
-      }),
-    );
+  const conversion: ConversionOptions = {
+    kind,
+    model: answered.name,
+    clock: deps.clock,
+    startedAt: ctx.startedAt,
+    headersAt: deps.clock.now(),
+    promptTokensEstimate: estimatePromptTokens(req),
+    raw: "raw" in req && req.raw,
+    onDone: (summary) => Object.assign(ctx, summary),
+  };
   const headers: Record<string, string> = {};
   if (answered.fallback) {
     headers["x-proxy-fallback"] = `${resolved.upstreamId} -> ${answered.model.upstreamId}`;
@@ -177,11 +170,13 @@ async function respond(
   if (upstreamReq.ignored.length > 0) {
     headers["x-proxy-ignored-options"] = upstreamReq.ignored.join(", ");
   }
-  if (!req.stream) return jsonResponse(await collectResponse(kind, chunks), 200, headers);
+  if (!req.stream) {
+    const reply = await collectResponse(kind, ollamaChunks(res.body!, conversion));
+    return jsonResponse(reply, 200, headers);
+  }
   ctx.startStream();
-  return new Response(chunks.pipeThrough(new NdjsonEncoderStream((note) => ctx.end(200, note))), {
-    headers: { ...headers, "content-type": "application/x-ndjson" },
-  });
+  const body = new OllamaNdjsonStream(res.body!, conversion, (note) => ctx.end(200, note));
+  return new Response(body, { headers: { ...headers, "content-type": "application/x-ndjson" } });
 }
 
 /** Handles `/api/chat` or `/api/generate`. */

@@ -1,14 +1,11 @@
 /**
- * The guard on every upstream body: bytes pass through untouched, and when nothing arrives for
- * `idleMs`, or when the proxy is shutting down and its grace period is over, the stage writes
- * one bare JSON error line — the same shape as Chutes' own mid-stream failure — and ends, which
- * cancels the upstream body. Downstream stages already turn a bare error line into the client's
- * final error (an NDJSON `{"error"}` line, or an SSE error event on `/v1`), so a stalled upstream
- * never leaves a client hanging and a shutdown never cuts an answer silently. A healthy stream
- * has no total time limit.
+ * Stall detection for upstream bodies. A body that stays silent for `idleMs` is cut: the reader
+ * (lib/upstream_body.ts) then writes one bare JSON error line — the same shape as Chutes' own
+ * mid-stream failure — and ends, which cancels the upstream body. A healthy stream has no total
+ * time limit. The watch is lazy: a chunk only records the time it arrived, and one timer re-arms
+ * itself for the time that is left, so a stream of thousands of chunks costs a handful of timers
+ * rather than a `clearTimeout` + `setTimeout` per chunk.
  */
-
-const encoder = new TextEncoder();
 
 /** The message for a stream that went quiet. */
 export function stalledMessage(idleMs: number): string {
@@ -18,45 +15,52 @@ export function stalledMessage(idleMs: number): string {
 /** The message for a stream cut by the proxy's shutdown. */
 export const SHUTDOWN_MESSAGE = "the proxy is shutting down; the answer was cut";
 
-/** Passes bytes through; ends with a bare error line after `idleMs` of silence or on `shutdown`. */
-export class IdleTimeoutStream extends TransformStream<Uint8Array, Uint8Array> {
-  constructor(idleMs: number | undefined, shutdown?: AbortSignal) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let ended = false;
-    let cut: ((message: string) => void) | undefined;
-    const onShutdown = () => cut?.(SHUTDOWN_MESSAGE);
-    const stop = () => {
-      ended = true;
-      clearTimeout(timer);
-      shutdown?.removeEventListener("abort", onShutdown);
-    };
-    const arm = () => {
-      clearTimeout(timer);
-      if (idleMs) timer = setTimeout(() => cut?.(stalledMessage(idleMs)), idleMs);
-    };
-    super({
-      start: (controller) => {
-        cut = (message) => {
-          if (ended) return;
-          stop();
-          try {
-            controller.enqueue(encoder.encode(`\n${JSON.stringify({ error: message })}\n`));
-            controller.terminate();
-          } catch {
-            // The client already went away; nothing to tell.
-          }
-        };
-        if (shutdown?.aborted) return cut(SHUTDOWN_MESSAGE);
-        shutdown?.addEventListener("abort", onShutdown, { once: true });
-        arm();
-      },
-      transform: (chunk, controller) => {
-        if (ended) return;
-        arm();
-        controller.enqueue(chunk);
-      },
-      flush: stop,
-      cancel: stop,
-    });
+/** The message for an upstream connection that failed mid-stream. */
+export function brokenMessage(reason: unknown): string {
+  const detail = reason instanceof Error ? reason.message : String(reason);
+  return `the upstream connection failed mid-stream: ${detail}`;
+}
+
+/** Calls `onStall` once when `touch()` has not been called for `idleMs`; `stop()` ends the watch. */
+export class IdleWatch {
+  readonly #idleMs: number;
+  readonly #onStall: () => void;
+  readonly #now: () => number;
+  #last: number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    idleMs: number,
+    onStall: () => void,
+    now: () => number = performance.now.bind(performance),
+  ) {
+    this.#idleMs = idleMs;
+    this.#onStall = onStall;
+    this.#now = now;
+    this.#last = now();
+    this.#arm(idleMs);
   }
+
+  /** Records activity: the silence starts again now. */
+  touch(): void {
+    this.#last = this.#now();
+  }
+
+  /** Ends the watch; `onStall` will not be called. */
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #arm(ms: number): void {
+    // At least 1 ms: a timer that fires a fraction early must not spin.
+    this.#timer = setTimeout(this.#check, Math.max(1, Math.ceil(ms)));
+  }
+
+  #check = (): void => {
+    this.#timer = undefined;
+    const quiet = this.#now() - this.#last;
+    if (quiet >= this.#idleMs) this.#onStall();
+    else this.#arm(this.#idleMs - quiet);
+  };
 }

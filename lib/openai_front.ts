@@ -3,16 +3,18 @@
  * Continue CLI that chat through it. Requests are forwarded to Chutes almost as they are: the
  * model name is resolved like on `/api/*` (tags, aliases), the server's generation defaults fill
  * fields the client left out, the default system prompt and history limit apply to chat, and
- * the server's token is used. Streams pass through byte for byte, except that Chutes' bare
- * mid-stream error line is rewritten as an SSE error event OpenAI SDKs understand. Errors use
+ * the server's token is used. Streams pass through byte for byte (lib/sse_relay.ts), except
+ * that Chutes' bare mid-stream error line is rewritten as an SSE error event OpenAI SDKs
+ * understand and its usage-only chunk is dropped unless the client asked for usage. Errors use
  * OpenAI's `{"error": {"message", "type", "param", "code"}}` shape with the upstream status.
  */
 import type { RequestContext } from "./access_log.ts";
 import { tagged, untagged } from "./catalogue.ts";
-import { ProxyError, upstreamErrorMessage } from "./errors.ts";
+import { ProxyError } from "./errors.ts";
 import { postWithFallbacks } from "./fallback.ts";
 import { trimHistory } from "./history.ts";
 import type { AppDeps } from "./server.ts";
+import { OpenAISseStream } from "./sse_relay.ts";
 
 /** OpenAI's error type for a status, as Ollama's OpenAI layer assigns it. */
 export function openAIErrorType(status: number): string {
@@ -177,8 +179,7 @@ function relay(
   dropUsage = false,
 ): Response {
   if (stream) {
-    const body = dropUsage ? res.body!.pipeThrough(new DropUsageOnlyEvents()) : res.body!;
-    return new Response(body.pipeThrough(new BareErrorLineStream(onEnd)), {
+    return new Response(new OpenAISseStream(res.body!, { dropUsage, onEnd }), {
       headers: { ...headers, "content-type": "text/event-stream", "cache-control": "no-cache" },
     });
   }
@@ -208,87 +209,4 @@ export async function handleOpenAIModel(id: string, deps: AppDeps): Promise<Resp
   if (!resolved?.facts) throw new ProxyError(404, `model '${id}' not found`);
   const created = Math.floor(Date.parse(resolved.facts.modifiedAt) / 1000);
   return Response.json({ ...modelObject(id.includes(":") ? id : tagged(id), created), id });
-}
-
-const USAGE_ONLY = /^data:.*"choices"\s*:\s*\[\s*\]/;
-
-/** Drops SSE `data:` lines whose chunk has empty `choices` (the usage chunk); the rest passes as is. */
-export class DropUsageOnlyEvents extends TransformStream<Uint8Array, Uint8Array> {
-  constructor() {
-    const decoder = new TextDecoder();
-    let partial = "";
-    super({
-      transform(chunk, controller) {
-        const text = partial + decoder.decode(chunk, { stream: true });
-        const end = text.lastIndexOf("\n") + 1;
-        partial = text.slice(end);
-        if (end === 0) return;
-        const lines = text.slice(0, end);
-        const kept = lines.includes('"choices"')
-          ? lines.split("\n").filter((line) => !USAGE_ONLY.test(line)).join("\n")
-          : lines;
-        if (kept !== "") controller.enqueue(encoder.encode(kept));
-      },
-      flush(controller) {
-        const rest = partial + decoder.decode();
-        if (rest !== "" && !USAGE_ONLY.test(rest)) controller.enqueue(encoder.encode(rest));
-      },
-    });
-  }
-}
-
-const LF = 0x0a;
-const BRACE = 0x7b;
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/**
- * Passes SSE bytes through untouched, except a line that starts with `{` (Chutes' mid-stream
- * failure, see tests/fixtures/chutes_bare_error.sse), which becomes `data: {"error": {...}}`.
- */
-export class BareErrorLineStream extends TransformStream<Uint8Array, Uint8Array> {
-  constructor(onEnd?: (note?: string) => void) {
-    let atLineStart = true;
-    let bare: Uint8Array[] | undefined;
-    const emitBare = (controller: TransformStreamDefaultController<Uint8Array>) => {
-      const text = bare!.map((b) => decoder.decode(b, { stream: true })).join("") +
-        decoder.decode();
-      bare = undefined;
-      const message = upstreamErrorMessage(text) || "upstream stream failed";
-      const error = { message, type: "api_error", param: null, code: null };
-      controller.enqueue(encoder.encode(`data: ${JSON.stringify({ error })}\n\n`));
-    };
-    super({
-      transform(chunk, controller) {
-        let start = 0;
-        for (let i = 0; i < chunk.length; i++) {
-          const byte = chunk[i]!;
-          if (bare) {
-            if (byte === LF) {
-              bare.push(chunk.subarray(start, i));
-              emitBare(controller);
-              start = i + 1;
-              atLineStart = true;
-            }
-            continue;
-          }
-          if (atLineStart && byte === BRACE) {
-            if (i > start) controller.enqueue(chunk.slice(start, i));
-            bare = [];
-            start = i;
-            continue;
-          }
-          atLineStart = byte === LF;
-        }
-        if (bare) bare.push(chunk.slice(start));
-        else if (start === 0) controller.enqueue(chunk);
-        else if (start < chunk.length) controller.enqueue(chunk.slice(start));
-      },
-      flush(controller) {
-        if (bare) emitBare(controller);
-        onEnd?.();
-      },
-      cancel: () => onEnd?.("client left"),
-    });
-  }
 }

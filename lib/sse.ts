@@ -1,8 +1,10 @@
 /**
- * SSE decoding stage: text in, one item per server-sent event out. Parsing is delegated to
+ * SSE decoding: bytes or text in, one item per server-sent event out. Parsing is delegated to
  * `eventsource-parser` (CRLF, comments, multi-line `data:`, split chunks). Chutes' mid-stream
  * failure is a bare JSON line without `data:` (see tests/fixtures/chutes_bare_error.sse); the
- * parser reports it as an unknown field, and this stage hands the whole line on as `bare`.
+ * parser reports it as an unknown field, and the decoder hands the whole line on as `bare`.
+ * `SseDecoder` is the plain class the streaming path (lib/pipeline.ts) calls per network read;
+ * `SseDecoderStream` is the same as a `TransformStream` stage over text.
  */
 import { createParser, type EventSourceParser } from "eventsource-parser";
 
@@ -22,49 +24,84 @@ export const DEFAULT_MAX_EVENT_CHARS = 8 * 1024 * 1024;
  */
 const PARSER_SLACK = 8;
 
+const STREAM = { stream: true };
+
+/** Decodes SSE bytes or text, calling `onItem` per item; after an `oversized` item it stops. */
+export class SseDecoder {
+  readonly #parser: EventSourceParser;
+  readonly #onItem: (item: SseItem) => void;
+  readonly #max: number;
+  readonly #utf8 = new TextDecoder();
+  #stopped = false;
+  #endsWithCR = false;
+
+  constructor(onItem: (item: SseItem) => void, maxEventChars = DEFAULT_MAX_EVENT_CHARS) {
+    this.#onItem = onItem;
+    this.#max = maxEventChars;
+    this.#parser = createParser({
+      maxBufferSize: maxEventChars + PARSER_SLACK,
+      onEvent: (event) => {
+        if (this.#stopped) return;
+        if (event.data.length > maxEventChars) this.#oversized();
+        else onItem({ kind: "data", data: event.data });
+      },
+      onError: (error) => {
+        if (this.#stopped) return;
+        if (error.type === "max-buffer-size-exceeded") this.#oversized();
+        else if (error.type === "unknown-field" && error.line !== undefined) {
+          if (error.line.length > maxEventChars) this.#oversized();
+          else onItem({ kind: "bare", line: error.line });
+        }
+      },
+    });
+  }
+
+  /** True after an `oversized` item: nothing more will be decoded. */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** Feeds UTF-8 bytes; a character split across calls is decoded whole. */
+  feedBytes(bytes: Uint8Array): void {
+    if (!this.#stopped) this.feed(this.#utf8.decode(bytes, STREAM));
+  }
+
+  /** Feeds text. */
+  feed(text: string): void {
+    if (this.#stopped || text === "") return;
+    this.#endsWithCR = text.endsWith("\r");
+    this.#parser.feed(text);
+  }
+
+  /** The input ended: a last line without its newline (a stream cut short) is still parsed. */
+  end(): void {
+    this.feed(this.#utf8.decode());
+    if (this.#stopped) return;
+    // A trailing CR is a complete line ending (the parser waits for a possible LF after it).
+    if (this.#endsWithCR) this.#parser.feed("\n");
+    this.#parser.reset({ consume: true });
+  }
+
+  // The parser cannot be fed once over its limit: stop reading instead of throwing.
+  #oversized(): void {
+    this.#stopped = true;
+    this.#onItem({ kind: "oversized", limit: this.#max });
+  }
+}
+
 /** Decodes SSE text into `SseItem`s; after an `oversized` item the stream ends. */
 export class SseDecoderStream extends TransformStream<string, SseItem> {
   constructor(maxEventChars = DEFAULT_MAX_EVENT_CHARS) {
-    let parser: EventSourceParser;
-    let stopped = false;
-    let endsWithCR = false;
+    let decoder: SseDecoder;
     super({
       start(controller) {
-        // The parser cannot be fed once over its limit: stop reading instead of throwing.
-        const oversized = () => {
-          stopped = true;
-          controller.enqueue({ kind: "oversized", limit: maxEventChars });
-          controller.terminate();
-        };
-        parser = createParser({
-          maxBufferSize: maxEventChars + PARSER_SLACK,
-          onEvent: (event) => {
-            if (stopped) return;
-            if (event.data.length > maxEventChars) oversized();
-            else controller.enqueue({ kind: "data", data: event.data });
-          },
-          onError: (error) => {
-            if (stopped) return;
-            if (error.type === "max-buffer-size-exceeded") oversized();
-            else if (error.type === "unknown-field" && error.line !== undefined) {
-              if (error.line.length > maxEventChars) oversized();
-              else controller.enqueue({ kind: "bare", line: error.line });
-            }
-          },
-        });
+        decoder = new SseDecoder((item) => {
+          controller.enqueue(item);
+          if (item.kind === "oversized") controller.terminate();
+        }, maxEventChars);
       },
-      transform(chunk) {
-        if (stopped || chunk === "") return;
-        endsWithCR = chunk.endsWith("\r");
-        parser.feed(chunk);
-      },
-      flush() {
-        if (stopped) return;
-        // A trailing CR is a complete line ending (the parser waits for a possible LF after it).
-        if (endsWithCR) parser.feed("\n");
-        // A last line without its newline (a stream cut short) is still parsed.
-        parser.reset({ consume: true });
-      },
+      transform: (chunk) => decoder.feed(chunk),
+      flush: () => decoder.end(),
     });
   }
 }

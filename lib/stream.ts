@@ -1,11 +1,13 @@
 /**
- * The stream conversion stage: upstream SSE items in, Ollama chat or generate chunks out.
+ * The stream conversion: upstream SSE items in, Ollama chat or generate chunks out.
  * Content and reasoning deltas become `done:false` chunks; streamed tool-call fragments are
  * gathered by index and emitted whole, one call per chunk, when the upstream finishes; reading
- * goes on after `finish_reason` for the usage chunk, and `flush` emits the single `done:true`
+ * goes on after `finish_reason` for the usage chunk, and the end emits the single `done:true`
  * chunk with the six counters. Any upstream failure after the first byte — an error event,
  * Chutes' bare error line, malformed JSON, an oversized event, or a stream that just stops —
- * becomes one final `{"error": ...}` chunk and ends the stream.
+ * becomes one final `{"error": ...}` chunk and ends the conversion. `OllamaChunkConverter` is
+ * the plain class the streaming path (lib/pipeline.ts) calls; `OllamaChunkStream` is the same
+ * as a `TransformStream` stage.
  */
 import { upstreamErrorMessage } from "./errors.ts";
 import type { OpenAIChunk, OpenAILogprob, ToolCallDelta } from "./openai_types.ts";
@@ -20,10 +22,20 @@ export interface Clock {
   iso(): string;
 }
 
-/** The real clock. */
+let isoMs = NaN;
+let isoText = "";
+
+/** The real clock. `iso` formats a new string only when the millisecond changed. */
 export const systemClock: Clock = {
   now: () => performance.now(),
-  iso: () => new Date().toISOString(),
+  iso: () => {
+    const ms = Date.now();
+    if (ms !== isoMs) {
+      isoMs = ms;
+      isoText = new Date(ms).toISOString();
+    }
+    return isoText;
+  },
 };
 
 /** What the stage needs to know about the request it converts. */
@@ -73,9 +85,10 @@ function toOllamaLogprobs(entries: readonly OpenAILogprob[]): unknown[] {
   );
 }
 
-/** Converts upstream SSE items into Ollama chunks. */
-export class OllamaChunkStream extends TransformStream<SseItem, OllamaChunk> {
-  #o: ConversionOptions;
+/** Converts upstream SSE items into Ollama chunks, handing each to `emit`. */
+export class OllamaChunkConverter {
+  readonly #o: ConversionOptions;
+  readonly #emit: (chunk: OllamaChunk) => void;
   #calls = new Map<number, PendingCall>();
   #finishReason: string | undefined;
   #doneSeen = false;
@@ -86,39 +99,38 @@ export class OllamaChunkStream extends TransformStream<SseItem, OllamaChunk> {
   #firstTokenAt: number | undefined;
   readonly #tags = new ThinkTagSplitter();
 
-  constructor(options: ConversionOptions) {
-    super({
-      transform: (item, controller) => this.#onItem(item, controller),
-      flush: (controller) => this.#onEnd(controller),
-    });
+  constructor(options: ConversionOptions, emit: (chunk: OllamaChunk) => void) {
     this.#o = options;
+    this.#emit = emit;
   }
 
-  #fail(controller: TransformStreamDefaultController<OllamaChunk>, message: string): void {
+  /** True once the final chunk or an error was emitted: nothing more will be. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  #fail(message: string): void {
     if (this.#ended) return;
     this.#ended = true;
-    controller.enqueue({ error: message });
-    controller.terminate();
+    this.#emit({ error: message });
   }
 
-  #onItem(item: SseItem, controller: TransformStreamDefaultController<OllamaChunk>): void {
+  /** Converts one upstream item. */
+  push(item: SseItem): void {
     if (this.#ended || this.#doneSeen) return;
     if (item.kind === "oversized") {
-      return this.#fail(
-        controller,
-        `upstream sent a stream event larger than ${item.limit} characters`,
-      );
+      return this.#fail(`upstream sent a stream event larger than ${item.limit} characters`);
     }
     if (item.kind === "bare") {
       const message = upstreamErrorMessage(item.line);
-      return this.#fail(controller, message || "upstream sent an unreadable stream line");
+      return this.#fail(message || "upstream sent an unreadable stream line");
     }
     if (item.data === "[DONE]") {
       this.#doneSeen = true;
       if (this.#finishReason === undefined) {
         // No finish chunk came: gathered tool calls must still go out, not be dropped.
         this.#finishReason = "stop";
-        this.#emitToolCalls(controller);
+        this.#emitToolCalls();
       }
       return;
     }
@@ -130,22 +142,16 @@ export class OllamaChunkStream extends TransformStream<SseItem, OllamaChunk> {
     }
     // `data: null` (or any non-object) would otherwise throw below and error the whole stream.
     if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-      return this.#fail(
-        controller,
-        `upstream sent malformed JSON in its stream: ${item.data.slice(0, 200)}`,
-      );
+      return this.#fail(`upstream sent malformed JSON in its stream: ${item.data.slice(0, 200)}`);
     }
     const chunk = parsed as OpenAIChunk;
     if (chunk.error !== undefined || chunk.detail !== undefined || chunk.object === "error") {
-      return this.#fail(
-        controller,
-        upstreamErrorMessage(item.data) || "upstream reported an error",
-      );
+      return this.#fail(upstreamErrorMessage(item.data) || "upstream reported an error");
     }
-    this.#onChunk(chunk, controller);
+    this.#onChunk(chunk);
   }
 
-  #onChunk(chunk: OpenAIChunk, controller: TransformStreamDefaultController<OllamaChunk>): void {
+  #onChunk(chunk: OpenAIChunk): void {
     if (chunk.usage) {
       this.#promptTokens = chunk.usage.prompt_tokens ?? this.#promptTokens;
       this.#completionTokens = chunk.usage.completion_tokens ?? this.#completionTokens;
@@ -168,11 +174,11 @@ export class OllamaChunkStream extends TransformStream<SseItem, OllamaChunk> {
     if (content !== "" || thinking !== "" || (logprobs && logprobs.length > 0)) {
       this.#firstTokenAt ??= this.#o.clock.now();
       this.#deltas++;
-      controller.enqueue(this.#partial(content, thinking, logprobs));
+      this.#emit(this.#partial(content, thinking, logprobs));
     }
     if (choice.finish_reason && this.#finishReason === undefined) {
       this.#finishReason = choice.finish_reason;
-      this.#emitToolCalls(controller);
+      this.#emitToolCalls();
     }
   }
 
@@ -189,7 +195,7 @@ export class OllamaChunkStream extends TransformStream<SseItem, OllamaChunk> {
     }
   }
 
-  #emitToolCalls(controller: TransformStreamDefaultController<OllamaChunk>): void {
+  #emitToolCalls(): void {
     if (this.#o.kind !== "chat") return;
     let position = 0;
     for (const call of [...this.#calls.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1])) {
@@ -198,14 +204,13 @@ export class OllamaChunkStream extends TransformStream<SseItem, OllamaChunk> {
         args = call.args.trim() === "" ? {} : JSON.parse(call.args);
       } catch {
         return this.#fail(
-          controller,
           `upstream returned tool call "${call.name}" with arguments that are not valid JSON: ${
             call.args.slice(0, 200)
           }`,
         );
       }
       const fn = { index: position++, name: call.name, arguments: args };
-      controller.enqueue(
+      this.#emit(
         this.#chunk({
           role: "assistant",
           content: "",
@@ -239,17 +244,18 @@ export class OllamaChunkStream extends TransformStream<SseItem, OllamaChunk> {
     return out;
   }
 
-  #onEnd(controller: TransformStreamDefaultController<OllamaChunk>): void {
+  /** The upstream stream ended: emits the final chunk, or the error for a stream cut short. */
+  end(): void {
     if (this.#ended) return;
     if (this.#finishReason === undefined) {
-      return this.#fail(controller, "upstream stream ended before the response was complete");
+      return this.#fail("upstream stream ended before the response was complete");
     }
     this.#ended = true;
     const rest = this.#tags.flush();
     if (rest.content !== "" || rest.thinking !== "") {
-      controller.enqueue(this.#partial(rest.content, rest.thinking, undefined));
+      this.#emit(this.#partial(rest.content, rest.thinking, undefined));
     }
-    controller.enqueue(this.#final());
+    this.#emit(this.#final());
   }
 
   #final(): OllamaChunk {
@@ -281,5 +287,22 @@ export class OllamaChunkStream extends TransformStream<SseItem, OllamaChunk> {
       eval_count: completionTokens,
       eval_duration: ns(end - first),
     };
+  }
+}
+
+/** Converts upstream SSE items into Ollama chunks; after an error chunk the stream ends. */
+export class OllamaChunkStream extends TransformStream<SseItem, OllamaChunk> {
+  constructor(options: ConversionOptions) {
+    let converter: OllamaChunkConverter;
+    super({
+      start(controller) {
+        converter = new OllamaChunkConverter(options, (chunk) => controller.enqueue(chunk));
+      },
+      transform(item, controller) {
+        converter.push(item);
+        if (converter.ended) controller.terminate();
+      },
+      flush: () => converter.end(),
+    });
   }
 }

@@ -3,13 +3,15 @@
  * server's token and turns every failure before the body into a `ProxyError` with the status
  * the client should see (the upstream's own status and message for HTTP errors, 502 when it
  * cannot be reached, 504 when it does not answer in time). Transient failures are retried here,
- * before any byte reaches the client, within the request's budget (lib/retry.ts). The body of a
- * successful answer is guarded against stalls (lib/idle.ts). `fetch`, `sleep` and `random` are
- * injected so retry tests run in milliseconds. The client's abort signal is passed on, so a
- * client that leaves cancels the upstream request.
+ * before any byte reaches the client, within the request's budget (lib/retry.ts). The first-byte
+ * time-out ends when the headers arrive; the body of a successful answer is then guarded against
+ * stalls, shutdown and broken connections instead (lib/upstream_body.ts), so a healthy stream has
+ * no total time limit. `fetch`, `sleep` and `random` are injected so retry tests run in
+ * milliseconds. The client's abort signal is passed on, so a client that leaves cancels the
+ * upstream request.
  */
 import { ProxyError, upstreamHttpError } from "./errors.ts";
-import { IdleTimeoutStream, SHUTDOWN_MESSAGE } from "./idle.ts";
+import { SHUTDOWN_MESSAGE } from "./idle.ts";
 import { type Logger, redact, truncateForLog } from "./log.ts";
 import type { UpstreamModel } from "./openai_types.ts";
 import {
@@ -20,6 +22,7 @@ import {
   type RetryPolicy,
   sleep,
 } from "./retry.ts";
+import { GuardedBody } from "./upstream_body.ts";
 
 /** The proxy's own version, sent as User-Agent. */
 export const PROXY_VERSION = "0.1.0";
@@ -84,23 +87,48 @@ export class Upstream {
     return headers;
   }
 
+  /**
+   * Fetches `path`; `timeoutMs` bounds the time until the headers (and an error body), or with
+   * `wholeBody` also the reading of the body (the model listing).
+   */
   async #fetch(
     path: string,
     init: RequestInit,
     timeoutMs: number | undefined,
     trace?: UpstreamTrace,
+    wholeBody = false,
+  ): Promise<Response> {
+    if (wholeBody || !timeoutMs) {
+      const timeout = timeoutMs ? AbortSignal.timeout(timeoutMs) : new AbortController().signal;
+      return await this.#send(path, init, timeoutMs, timeout, trace);
+    }
+    // A timer cleared with the headers: `AbortSignal.timeout` would also cut a long healthy body.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), timeoutMs);
+    try {
+      return await this.#send(path, init, timeoutMs, deadline.signal, trace);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #send(
+    path: string,
+    init: RequestInit,
+    timeoutMs: number | undefined,
+    timeout: AbortSignal,
+    trace?: UpstreamTrace,
   ): Promise<Response> {
     const url = `${this.#o.baseUrl}${path}`;
-    const timeout = timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined;
     const shutdown = this.#o.shutdown;
     const signals = [init.signal, timeout, shutdown].filter((s): s is AbortSignal => !!s);
-    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    const signal = AbortSignal.any(signals);
     let res: Response;
     try {
-      res = await this.#o.fetch(url, signal ? { ...init, signal } : init);
+      res = await this.#o.fetch(url, { ...init, signal });
     } catch (err) {
       if (shutdown?.aborted) throw new ProxyError(503, SHUTDOWN_MESSAGE);
-      if (timeout?.aborted) {
+      if (timeout.aborted) {
         const seconds = timeoutMs! / 1000;
         throw new ProxyError(
           504,
@@ -180,16 +208,24 @@ export class Upstream {
   }
 
   #guarded(res: Response): Response {
-    const { idleTimeoutMs, shutdown } = this.#o;
-    if ((!idleTimeoutMs && !shutdown) || !res.body) return res;
-    const body = res.body.pipeThrough(new IdleTimeoutStream(idleTimeoutMs, shutdown));
+    if (!res.body) return res;
+    const body = new GuardedBody(res.body, {
+      idleMs: this.#o.idleTimeoutMs,
+      shutdown: this.#o.shutdown,
+    });
     return new Response(body, { status: res.status, headers: res.headers });
   }
 
   /** Lists the upstream's models (`GET /models`). */
   async listModels(): Promise<UpstreamModel[]> {
     const init = { headers: this.#headers("application/json") };
-    const res = await this.#fetch("/models", init, this.#o.listTimeoutMs ?? 15_000);
+    const res = await this.#fetch(
+      "/models",
+      init,
+      this.#o.listTimeoutMs ?? 15_000,
+      undefined,
+      true,
+    );
     const json = await res.json().catch(() => undefined) as { data?: unknown } | undefined;
     if (!json || !Array.isArray(json.data)) {
       throw new ProxyError(502, "upstream /models answer has no data array");

@@ -4,9 +4,11 @@
  * whole, cut in two at every byte offset, and one byte at a time, and must decode to the same
  * items each time. Named cases cover CRLF, comments, multi-line `data:`, `[DONE]`, UTF-8 split
  * inside a character, Chutes' bare error line, a last line without its newline, and the size cap.
+ * `SseDecoder` fed bytes directly (UTF-8 decoding inside, as the streaming path uses it) must
+ * decode the same at every split too.
  */
 import assert from "node:assert/strict";
-import { SseDecoderStream, type SseItem } from "../lib/sse.ts";
+import { SseDecoder, SseDecoderStream, type SseItem } from "../lib/sse.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url);
 const encoder = new TextEncoder();
@@ -196,4 +198,49 @@ Deno.test("an event exactly at the cap passes at every split", async () => {
     data(`${"a".repeat(31)}\n${"b".repeat(32)}`),
     data("[DONE]"),
   ]);
+});
+
+/** Feeds the byte pieces straight to `SseDecoder` (UTF-8 decoding inside), as lib/pipeline.ts does. */
+function decodeBytes(pieces: Uint8Array[], maxEventChars?: number): SseItem[] {
+  const items: SseItem[] = [];
+  const decoder = new SseDecoder((item) => items.push(item), maxEventChars);
+  for (const piece of pieces) decoder.feedBytes(piece);
+  decoder.end();
+  return items;
+}
+
+Deno.test("SseDecoder fed bytes decodes every fixture like the stream stages, at every split", async () => {
+  const cases: [string, Uint8Array, number | undefined][] = [
+    ...fixtures.map(([name, bytes]): [string, Uint8Array, undefined] => [name, bytes, undefined]),
+    [
+      "cr-only",
+      encoder.encode(": ping\r\rdata: a\r\rdata: b\rdata: c\r\rdata: [DONE]\r\r"),
+      undefined,
+    ],
+    [
+      "oversized",
+      encoder.encode(`data: ${"s".repeat(20)}\n\ndata: ${"x".repeat(200)}\n\ndata: after\n\n`),
+      64,
+    ],
+    ["bare line last", encoder.encode('data: a\n\n{"error": "boom"}'), undefined],
+  ];
+  for (const [name, bytes, max] of cases) {
+    const expected = await decode([bytes], max);
+    for (let at = 0; at <= bytes.length; at++) {
+      const split = decodeBytes([bytes.subarray(0, at), bytes.subarray(at)], max);
+      assert.deepEqual(split, expected, `${name}: split at byte ${at}`);
+    }
+    const bytewise = decodeBytes([...bytes].map((b) => Uint8Array.of(b)), max);
+    assert.deepEqual(bytewise, expected, `${name}: one byte at a time`);
+  }
+});
+
+Deno.test("SseDecoder stops after an oversized item and ignores what follows", () => {
+  const items: SseItem[] = [];
+  const decoder = new SseDecoder((item) => items.push(item), 8);
+  decoder.feedBytes(encoder.encode(`data: ${"x".repeat(20)}\n\n`));
+  assert.ok(decoder.stopped);
+  decoder.feedBytes(encoder.encode("data: later\n\n"));
+  decoder.end();
+  assert.deepEqual(items, [{ kind: "oversized", limit: 8 }]);
 });

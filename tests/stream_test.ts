@@ -11,7 +11,7 @@ import { collectResponse } from "../lib/completion.ts";
 import { ProxyError } from "../lib/errors.ts";
 import { NdjsonEncoderStream } from "../lib/ndjson.ts";
 import { SseDecoderStream } from "../lib/sse.ts";
-import { type Clock, type OllamaChunk, OllamaChunkStream } from "../lib/stream.ts";
+import { type Clock, type OllamaChunk, OllamaChunkStream, systemClock } from "../lib/stream.ts";
 
 type Kind = "chat" | "generate";
 type Line = Record<string, unknown>;
@@ -540,4 +540,18 @@ Deno.test("collectResponse turns a mid-stream failure into ProxyError 502", asyn
       },
     );
   }
+});
+
+Deno.test("the system clock's created_at is the current time, and moves on each millisecond", () => {
+  const before = Date.now();
+  const first = systemClock.iso();
+  const after = Date.now();
+  const at = Date.parse(first);
+  assert.ok(at >= before && at <= after, `${first} is now`);
+  assert.match(first, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  const start = Date.now();
+  while (Date.now() === start) {
+    // wait for the next millisecond: the string formatted for the last one must not be reused
+  }
+  assert.ok(Date.parse(systemClock.iso()) > at);
 });

@@ -1,8 +1,9 @@
 /**
  * Fault tests for the upstream client through the whole proxy: retry-then-success, the retry
  * budget, Retry-After, no retry for client/auth/quota errors, connection refused, a slow first
- * byte, a stall mid-stream. Each asserts the exact status and body or final line, and that
- * nothing hangs (time-outs are set to a fraction of a second).
+ * byte, a stall mid-stream, a stream that outlasts the first-byte time-out, a connection that
+ * breaks mid-stream. Each asserts the exact status and body or final line, and that nothing
+ * hangs (time-outs are set to a fraction of a second).
  */
 import assert from "node:assert/strict";
 import { chunk, sse, textStream } from "./_fake_upstream.ts";
@@ -146,4 +147,70 @@ Deno.test("the /v1 front door gets the same stall guard as an SSE error event", 
     text,
     /data: \{"error":\{"message":"the upstream sent nothing for 0.2 s; the stream was cut"/,
   );
+});
+
+Deno.test("a healthy stream that lasts longer than the first-byte time-out is not cut", async () => {
+  // The first-byte time-out ends with the headers; only the idle time-out guards the body.
+  await using p = startProxy({ config: { first_byte_timeout_seconds: 0.2 } });
+  const pieces = Array.from({ length: 10 }, (_, i) => `t${i} `);
+  p.upstream.enqueue(CHAT, { pieces: textStream(pieces), delayMs: 50 });
+  const lines = await ndjson(await post(p, "/api/chat", ask));
+  assert.equal(lines.at(-1)!.done, true);
+  const text = lines.map((l) => (l.message as { content: string }).content).join("");
+  assert.equal(text, pieces.join(""));
+});
+
+/**
+ * An upstream that answers every request with the headers and one event of a chunked stream,
+ * then drops the connection (no terminating chunk): a crash behind a load balancer. Its model
+ * listing fails the same way, so the proxy serves the configured model list.
+ */
+function breakingUpstream(): { url: string; close: () => Promise<void> } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const event = sse([chunk({ content: "so far" })])[0]!;
+  const head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n" +
+    "transfer-encoding: chunked\r\n\r\n";
+  const size = new TextEncoder().encode(event).length.toString(16);
+  const answer = new TextEncoder().encode(`${head}${size}\r\n${event}\r\n`);
+  const serve = async (conn: Deno.Conn) => {
+    try {
+      await conn.read(new Uint8Array(64 * 1024)); // the request; its content does not matter
+      await conn.write(answer);
+      await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      conn.close();
+    }
+  };
+  const served: Promise<void>[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) served.push(serve(conn).catch(() => {}));
+  })();
+  return {
+    url: `http://127.0.0.1:${listener.addr.port}/v1`,
+    close: async () => {
+      listener.close();
+      await accepting;
+      await Promise.all(served);
+    },
+  };
+}
+
+Deno.test("a connection that breaks mid-stream ends with an error line, not a silent cut", async () => {
+  const broken = breakingUpstream();
+  try {
+    await using p = startProxy({ config: { base_url: broken.url, models: [QWEN] } });
+    const lines = await ndjson(await post(p, "/api/chat", ask));
+    assert.equal((lines[0]!.message as { content: string }).content, "so far");
+    assert.match(
+      (lines.at(-1) as { error: string }).error,
+      /^the upstream connection failed mid-stream: /,
+    );
+    const res = await post(p, "/v1/chat/completions", { ...ask, stream: true });
+    assert.match(
+      await res.text(),
+      /data: \{"error":\{"message":"the upstream connection failed mid-stream: /,
+    );
+  } finally {
+    await broken.close();
+  }
 });
