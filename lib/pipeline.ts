@@ -67,12 +67,26 @@ export class OllamaNdjsonStream extends ReadableStream<Uint8Array> {
     super({
       async pull(controller) {
         while (lines === "" && !finished) {
-          const bytes = await reader.read();
-          if (cancelled) return;
-          if (bytes) convert.push(bytes);
-          else convert.end();
+          let bytes: Uint8Array | undefined;
+          try {
+            bytes = await reader.read();
+            if (cancelled) return;
+            if (bytes) convert.push(bytes);
+            else convert.end();
+          } catch (err) {
+            // A bug of ours must still end the answer like any failure: one error line, the
+            // upstream closed, the request logged.
+            lines += ndjsonText({
+              error: `the proxy could not convert the upstream stream: ${
+                (err as Error)?.message ?? err
+              }`,
+            });
+            finished = true;
+            void reader.cancel();
+            break;
+          }
           finished = !bytes || convert.ended;
-          // An error line ended the answer while the upstream is still open: close it.
+          // The answer ended (an error line, or [DONE]) while the upstream is still open: close it.
           if (finished && bytes) void reader.cancel();
         }
         if (lines !== "") controller.enqueue(encoder.encode(lines));

@@ -132,7 +132,8 @@ export class OllamaChunkConverter {
         this.#finishReason = "stop";
         this.#emitToolCalls();
       }
-      return;
+      // The answer is complete: finish now, even if the upstream keeps the connection open.
+      return this.end();
     }
     let parsed: unknown;
     try {
@@ -156,21 +157,31 @@ export class OllamaChunkConverter {
       this.#promptTokens = chunk.usage.prompt_tokens ?? this.#promptTokens;
       this.#completionTokens = chunk.usage.completion_tokens ?? this.#completionTokens;
     }
-    const choice = chunk.choices?.[0];
-    if (!choice) return;
-    const delta = choice.delta;
-    const raw = delta?.content ?? choice.text ?? "";
+    // Shapes are checked, not trusted: a malformed chunk is skipped, never a crash.
+    const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
+    if (!choice || typeof choice !== "object") return;
+    const delta = choice.delta !== null && typeof choice.delta === "object"
+      ? choice.delta
+      : undefined;
+    const text = (v: unknown) => typeof v === "string" ? v : "";
+    const raw = text(delta?.content) || text(choice.text);
     const split = raw === "" ? NO_SPLIT : this.#tags.push(raw);
     const content = split.content;
-    const reasoning = delta?.reasoning_content ?? delta?.reasoning ?? "";
+    const reasoning = text(delta?.reasoning_content) || text(delta?.reasoning);
     const thinking = split.thinking === "" ? reasoning : reasoning + split.thinking;
-    if (delta?.tool_calls && delta.tool_calls.length > 0) {
+    const toolCalls = Array.isArray(delta?.tool_calls)
+      ? delta.tool_calls.filter((d) => d !== null && typeof d === "object")
+      : [];
+    if (toolCalls.length > 0) {
       // Tool-call fragments are generated tokens too: they start the eval clock like content.
       this.#firstTokenAt ??= this.#o.clock.now();
       this.#deltas++;
-      this.#gather(delta.tool_calls);
+      this.#gather(toolCalls);
     }
-    const logprobs = choice.logprobs?.content;
+    const rawLogprobs = choice.logprobs?.content;
+    const logprobs = Array.isArray(rawLogprobs)
+      ? rawLogprobs.filter((e) => e !== null && typeof e === "object")
+      : undefined;
     if (content !== "" || thinking !== "" || (logprobs && logprobs.length > 0)) {
       this.#firstTokenAt ??= this.#o.clock.now();
       this.#deltas++;

@@ -106,10 +106,11 @@ Deno.test("every fixture gives the golden NDJSON at every split and byte by byte
 Deno.test("one read becomes one write of whole lines; one event per read, one line per write", async () => {
   const bytes = Deno.readFileSync(new URL("content_basic.sse", FIXTURES));
   const together = await writes([bytes], "chat");
-  // All the tokens of the one read in one write; the final line once the upstream has closed.
-  assert.equal(together.length, 2);
-  assert.equal(together[0]!.split("\n").length - 1, 9);
-  assert.equal(JSON.parse(together[1]!).done, true);
+  // All the tokens of the one read in one write, the final line with them: [DONE] ends the answer.
+  assert.equal(together.length, 1);
+  const lines = together[0]!.split("\n").filter((l) => l !== "");
+  assert.equal(lines.length, 10);
+  assert.equal(JSON.parse(lines.at(-1)!).done, true);
   const events = decoder.decode(bytes).split("\n\n").filter((e) => e !== "");
   const apart = await writes(events.map((e) => encoder.encode(`${e}\n\n`)), "chat");
   assert.equal(apart.join(""), together.join(""));
@@ -203,4 +204,50 @@ Deno.test("ollamaChunks closes the upstream when its reader stops early", async 
   });
   for await (const _chunk of ollamaChunks(source, options("chat"))) break;
   assert.ok(cancelled);
+});
+
+Deno.test("[DONE] ends the answer at once, even if the upstream keeps the connection open", async () => {
+  let cancelled = false;
+  const bytes = Deno.readFileSync(new URL("content_basic.sse", FIXTURES));
+  const source = byteSource([bytes], { hang: true, onCancel: () => cancelled = true });
+  const text = await new Response(new OllamaNdjsonStream(source, options("chat"))).text();
+  assert.equal(JSON.parse(text.trim().split("\n").at(-1)!).done, true);
+  assert.ok(cancelled, "the upstream was closed");
+});
+
+Deno.test("a chunk of the wrong shape is skipped; a conversion failure still ends with one error line", async () => {
+  const odd = [
+    'data: {"choices":[{"delta":{"tool_calls":[null, 5]}}]}\n\n',
+    'data: {"choices":[{"delta":{"content":"ok"},"logprobs":{"content":"nope"}}]}\n\n',
+    'data: {"choices":"x"}\n\n',
+    'data: {"choices":[{"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n',
+  ].map((e) => encoder.encode(e));
+  const text = await new Response(new OllamaNdjsonStream(byteSource(odd), options("chat"))).text();
+  const lines = text.trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(lines[0].message.content, "ok");
+  assert.equal(lines.at(-1).done, true);
+  let cancelled = false;
+  const ends: (string | undefined)[] = [];
+  const throwing = new OllamaNdjsonStream(
+    byteSource([encoder.encode('data: {"choices":[{"delta":{"content":"x"}}]}\n\n')], {
+      hang: true,
+      onCancel: () => cancelled = true,
+    }),
+    {
+      ...options("chat"),
+      clock: {
+        now: () => {
+          throw new Error("clock broke");
+        },
+        iso: () => "t",
+      },
+    },
+    (note) => ends.push(note),
+  );
+  const out = (await new Response(throwing).text()).trim().split("\n");
+  assert.deepEqual(JSON.parse(out.at(-1)!), {
+    error: "the proxy could not convert the upstream stream: clock broke",
+  });
+  assert.ok(cancelled);
+  assert.deepEqual(ends, [undefined]);
 });
