@@ -18,15 +18,19 @@ const encoder = new TextEncoder();
 /** Drops SSE `data:` lines whose chunk has empty `choices`; complete lines pass as they are. */
 export class UsageOnlyFilter {
   readonly #decoder = new TextDecoder();
-  #partial = "";
+  /** The pieces of the line not yet ended (searched once each, so a huge line stays linear). */
+  #partial: string[] = [];
 
   /** The complete lines of `bytes` that are kept (a partial line waits for its end). */
   push(bytes: Uint8Array): Uint8Array | undefined {
-    const text = this.#partial + this.#decoder.decode(bytes, STREAM);
-    const end = text.lastIndexOf("\n") + 1;
-    this.#partial = text.slice(end);
-    if (end === 0) return undefined;
-    const lines = text.slice(0, end);
+    const fresh = this.#decoder.decode(bytes, STREAM);
+    const end = fresh.lastIndexOf("\n") + 1;
+    if (end === 0) {
+      if (fresh !== "") this.#partial.push(fresh);
+      return undefined;
+    }
+    const lines = this.#partial.join("") + fresh.slice(0, end);
+    this.#partial = end < fresh.length ? [fresh.slice(end)] : [];
     const kept = lines.includes('"choices"')
       ? lines.split("\n").filter((line) => !USAGE_ONLY.test(line)).join("\n")
       : lines;
@@ -35,8 +39,8 @@ export class UsageOnlyFilter {
 
   /** What is left when the body ends (a last line without its newline). */
   end(): Uint8Array | undefined {
-    const rest = this.#partial + this.#decoder.decode();
-    this.#partial = "";
+    const rest = this.#partial.join("") + this.#decoder.decode();
+    this.#partial = [];
     return rest !== "" && !USAGE_ONLY.test(rest) ? encoder.encode(rest) : undefined;
   }
 }
@@ -50,17 +54,20 @@ export class BareErrorLines {
   /** The bare line gathered so far (copies), while one is open. */
   #bare: Uint8Array[] | undefined;
 
-  /** Rewrites one read. */
-  push(chunk: Uint8Array, out: (piece: Uint8Array) => void): void {
+  /** Set once an error event was made: the stream has failed and the rest is ignored. */
+  failed = false;
+
+  /** Rewrites one read; a rewritten error event goes to `onError` (to `out` when not given). */
+  push(chunk: Uint8Array, out: (piece: Uint8Array) => void, onError = out): void {
+    if (this.failed) return;
     let start = 0;
     for (let i = 0; i < chunk.length; i++) {
       const byte = chunk[i]!;
       if (this.#bare) {
         if (byte === LF) {
           this.#bare.push(chunk.subarray(start, i));
-          out(this.#errorEvent());
-          start = i + 1;
-          this.#atLineStart = true;
+          onError(this.#errorEvent());
+          return; // what follows an error is not relayed
         }
         continue;
       }
@@ -77,23 +84,21 @@ export class BareErrorLines {
   }
 
   /** The body ended: a bare line without its newline is still rewritten. */
-  end(out: (piece: Uint8Array) => void): void {
-    if (this.#bare) out(this.#errorEvent());
+  end(onError: (piece: Uint8Array) => void): void {
+    if (this.#bare && !this.failed) onError(this.#errorEvent());
   }
 
   #errorEvent(): Uint8Array {
     const decoder = new TextDecoder();
     const text = this.#bare!.map((b) => decoder.decode(b, STREAM)).join("") + decoder.decode();
     this.#bare = undefined;
-    const message = upstreamErrorMessage(text) || "upstream stream failed";
-    const error = { message, type: "api_error", param: null, code: null };
-    return encoder.encode(`data: ${JSON.stringify({ error })}\n\n`);
+    this.failed = true;
+    return errorEvent(upstreamErrorMessage(text) || "upstream stream failed");
   }
 }
 
-/** Joins the pieces of one read into one new chunk (a copy: the read's buffer is reused). */
-function joined(pieces: Uint8Array[]): Uint8Array {
-  if (pieces.length === 1) return pieces[0]!.slice();
+/** Joins pieces into one new chunk (a copy: the read's buffer is reused). */
+function joined(pieces: readonly Uint8Array[]): Uint8Array {
   const all = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const piece of pieces) {
@@ -103,9 +108,34 @@ function joined(pieces: Uint8Array[]): Uint8Array {
   return all;
 }
 
+/** Where the last complete event ends: just after the last blank line (`\n\n` or `\n\r\n`). */
+function lastEventEnd(bytes: Uint8Array): number {
+  for (let i = bytes.length - 1; i > 0; i--) {
+    if (bytes[i] !== LF) continue;
+    if (bytes[i - 1] === LF || (bytes[i - 1] === 0x0d && bytes[i - 2] === LF)) return i + 1;
+  }
+  return 0;
+}
+
+const DONE = encoder.encode("data: [DONE]");
+
+function hasDone(bytes: Uint8Array): boolean {
+  for (let i = bytes.indexOf(DONE[0]!); i >= 0; i = bytes.indexOf(DONE[0]!, i + 1)) {
+    if (DONE.every((b, k) => bytes[i + k] === b)) return true;
+  }
+  return false;
+}
+
+function errorEvent(message: string): Uint8Array {
+  const error = { message, type: "api_error", param: null, code: null };
+  return encoder.encode(`data: ${JSON.stringify({ error })}\n\n`);
+}
+
 /**
- * The SSE body of a streamed `/v1` answer: the upstream body through the fixes, one write per
- * read. `onEnd` hears when the body ended, or `"client left"` when cancelled.
+ * The SSE body of a streamed `/v1` answer: the upstream body through the fixes, whole events
+ * only (a partial event waits for its end, so an error event can never be glued to half an
+ * event), one write per read. The stream ends, closing the upstream, after an error event or
+ * after `data: [DONE]`. `onEnd` hears when the body ended, or `"client left"` when cancelled.
  */
 export class OpenAISseStream extends ReadableStream<Uint8Array> {
   constructor(
@@ -115,29 +145,62 @@ export class OpenAISseStream extends ReadableStream<Uint8Array> {
     const reader = bodyReader(body);
     const usage = options.dropUsage ? new UsageOnlyFilter() : undefined;
     const bare = new BareErrorLines();
+    /** Bytes after the last complete event (a copy), and this read's pieces. */
+    let tail: Uint8Array = new Uint8Array(0);
     const pieces: Uint8Array[] = [];
+    let failure: Uint8Array | undefined;
     const collect = (piece: Uint8Array) => pieces.push(piece);
+    const onError = (event: Uint8Array) => failure ??= event;
     let cancelled = false;
+    /** Everything so far, split at the last complete event: [ready to send, still partial]. */
+    const split = (): [Uint8Array, Uint8Array] => {
+      const all = joined([tail, ...pieces]);
+      pieces.length = 0;
+      const end = lastEventEnd(all);
+      return [all.subarray(0, end), all.subarray(end)];
+    };
     super({
       async pull(controller) {
-        while (pieces.length === 0) {
-          const chunk = await reader.read();
-          if (cancelled) return;
-          if (!chunk) break;
-          const kept = usage ? usage.push(chunk) : chunk;
-          if (kept) bare.push(kept, collect);
+        const finish = (last: Uint8Array) => {
+          if (last.length > 0) controller.enqueue(last);
+          controller.close();
+          options.onEnd?.();
+        };
+        try {
+          for (;;) {
+            const chunk = await reader.read();
+            if (cancelled) return;
+            if (!chunk) {
+              const rest = usage?.end();
+              if (rest) bare.push(rest, collect, onError);
+              bare.end(onError);
+              const [ready, partial] = split();
+              return finish(failure ? joined([ready, failure]) : joined([ready, partial]));
+            }
+            const kept = usage ? usage.push(chunk) : chunk;
+            if (kept) bare.push(kept, collect, onError);
+            const [ready, partial] = split();
+            if (failure) {
+              // Half an event before the failure is dropped: glued to the error it would break it.
+              void reader.cancel();
+              return finish(joined([ready, failure]));
+            }
+            tail = partial;
+            if (ready.length === 0) continue;
+            if (hasDone(ready)) {
+              void reader.cancel();
+              return finish(ready);
+            }
+            return controller.enqueue(ready);
+          }
+        } catch (err) {
+          void reader.cancel();
+          finish(
+            errorEvent(
+              `the proxy could not relay the upstream stream: ${(err as Error)?.message ?? err}`,
+            ),
+          );
         }
-        if (pieces.length > 0) {
-          controller.enqueue(joined(pieces));
-          pieces.length = 0;
-          return;
-        }
-        const rest = usage?.end();
-        if (rest) bare.push(rest, collect);
-        bare.end(collect);
-        if (pieces.length > 0) controller.enqueue(joined(pieces));
-        controller.close();
-        options.onEnd?.();
       },
       cancel(reason) {
         cancelled = true;

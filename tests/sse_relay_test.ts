@@ -116,12 +116,61 @@ Deno.test("one read becomes one write, and a client that leaves closes the upstr
   assert.equal(writes.length, 1);
   let cancelled = false;
   const ends: (string | undefined)[] = [];
+  // One whole event and the start of the next, then the upstream hangs.
+  const cutAt = basic.indexOf(0x0a, basic.indexOf(0x0a) + 1) + 1 + 20;
   const reader = new OpenAISseStream(
-    source([basic.subarray(0, 200)], { bytes: true, hang: true, onCancel: () => cancelled = true }),
+    source([basic.subarray(0, cutAt)], {
+      bytes: true,
+      hang: true,
+      onCancel: () => cancelled = true,
+    }),
     { dropUsage: false, onEnd: (note) => ends.push(note) },
   ).getReader();
-  assert.equal(decoder.decode((await reader.read()).value), decoder.decode(basic.subarray(0, 200)));
+  // Whole events only: the event cut short waits for its end.
+  const sent = decoder.decode(basic.subarray(0, cutAt));
+  assert.equal(
+    decoder.decode((await reader.read()).value),
+    sent.slice(0, sent.lastIndexOf("\n\n") + 2),
+  );
   await reader.cancel();
   assert.ok(cancelled);
   assert.deepEqual(ends, ["client left"]);
+});
+
+Deno.test("an error after half an event drops the half, so the error event parses", async () => {
+  const half =
+    'data: {"choices":[{"delta":{"content":"a"}}]}\n\ndata: {"id":"chatcmpl-1","object":"chat.comp';
+  const cut = '\n{"error": "the upstream connection failed mid-stream: reset"}\n';
+  const out = await relayed([encoder.encode(half), encoder.encode(cut)], false);
+  assert.equal(
+    out,
+    `data: {"choices":[{"delta":{"content":"a"}}]}\n\n${
+      errorEvent("the upstream connection failed mid-stream: reset")
+    }`,
+  );
+});
+
+Deno.test("after an error event or [DONE] nothing more is relayed and the upstream is closed", async () => {
+  for (
+    const [events, last] of [
+      [
+        '{"detail": "boom"}\ndata: {"choices":[{"delta":{"content":"late"}}]}\n\n',
+        errorEvent("boom"),
+      ],
+      ["data: [DONE]\n\n", "data: [DONE]\n\n"],
+    ] as const
+  ) {
+    let cancelled = false;
+    const text = await new Response(
+      new OpenAISseStream(
+        source([encoder.encode(events)], { hang: true, onCancel: () => cancelled = true }),
+        {
+          dropUsage: false,
+        },
+      ),
+    ).text();
+    assert.ok(text.endsWith(last), text);
+    assert.equal(text.includes("late"), false);
+    assert.ok(cancelled);
+  }
 });
