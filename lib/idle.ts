@@ -41,8 +41,21 @@ export class IdleWatch {
     this.#arm(idleMs);
   }
 
-  /** Records activity: the silence starts again now. */
+  #paused = false;
+
+  /**
+   * Records a chunk. Until the next `waiting()` no read is pending, so silence does not count:
+   * a client that reads slowly must not be blamed on the upstream.
+   */
   touch(): void {
+    this.#last = this.#now();
+    this.#paused = true;
+  }
+
+  /** A read is waiting on the upstream again: silence counts from now. */
+  waiting(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
     this.#last = this.#now();
   }
 
@@ -59,6 +72,7 @@ export class IdleWatch {
 
   #check = (): void => {
     this.#timer = undefined;
+    if (this.#paused) return this.#arm(this.#idleMs);
     const quiet = this.#now() - this.#last;
     if (quiet >= this.#idleMs) this.#onStall();
     else this.#arm(this.#idleMs - quiet);

@@ -81,6 +81,7 @@ export class BodyReader {
    */
   async read(): Promise<Uint8Array | undefined> {
     while (this.#cut === undefined && !this.#ended) {
+      this.#watch?.waiting();
       try {
         const { value, done } = this.#byob
           ? await this.#byob.read(new Uint8Array(this.#buffer!))
