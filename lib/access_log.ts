@@ -43,7 +43,7 @@ export class RequestContext {
   end(status: number, note?: string): void {
     if (this.#written) return;
     this.#written = true;
-    this.#count(status);
+    this.#count(status, note);
     const ms = (t: number) => `${Math.round(t - this.startedAt)}ms`;
     const parts = [`${this.method} ${this.path} ${status}`];
     if (this.model) parts.push(`model=${this.model}`);
@@ -59,7 +59,7 @@ export class RequestContext {
     this.log.info(parts.join(" "));
   }
 
-  #count(status: number): void {
+  #count(status: number, note: string | undefined): void {
     if (!this.metrics) return;
     if (this.streaming) this.metrics.openStreams--;
     const end = this.now();
@@ -75,6 +75,8 @@ export class RequestContext {
       ttftMs: this.firstTokenAt === undefined ? undefined : this.firstTokenAt - this.startedAt,
       totalMs: end - this.startedAt,
       id: this.id,
+      // A stream fails after its 200 went out; its note says so (lib/pipeline.ts, lib/sse_relay.ts).
+      failed: status >= 400 || (note?.startsWith("failed") ?? false),
     });
   }
 }

@@ -19,6 +19,8 @@ export interface RequestRecord {
   ttftMs: number | undefined;
   totalMs: number;
   id: string;
+  /** An error status, or a stream that ended with an error after its 200. */
+  failed: boolean;
 }
 
 /** One minute of the last hour. */
@@ -73,6 +75,7 @@ export class Metrics {
   readonly #requests = new Map<string, number>();
   readonly #tokens = new Map<string, number>();
   #attempts = 0;
+  #streamFailures = 0;
   #retries = 0;
   readonly #ttft = new Histogram();
   readonly #duration = new Histogram();
@@ -98,6 +101,7 @@ export class Metrics {
       );
     }
     this.#attempts += r.attempts;
+    if (r.failed && r.status < 400) this.#streamFailures++;
     this.#retries += Math.max(0, r.attempts - 1);
     if (r.ttftMs !== undefined) this.#ttft.observe(r.route, r.ttftMs / 1000);
     this.#duration.observe(r.route, r.totalMs / 1000);
@@ -118,7 +122,7 @@ export class Metrics {
       }
     }
     last.requests++;
-    if (r.status >= 400) last.errors++;
+    if (r.failed) last.errors++;
     last.tokensIn += r.promptTokens;
     last.tokensOut += r.completionTokens;
   }
@@ -155,6 +159,9 @@ export class Metrics {
           escape(model)
         }"} ${n}`;
       }),
+      "# HELP ollama_proxy_stream_failures_total Answers that failed after their 200 went out (final error line or event).",
+      "# TYPE ollama_proxy_stream_failures_total counter",
+      `ollama_proxy_stream_failures_total ${this.#streamFailures}`,
       "# HELP ollama_proxy_upstream_attempts_total Upstream calls made, retries included.",
       "# TYPE ollama_proxy_upstream_attempts_total counter",
       `ollama_proxy_upstream_attempts_total ${this.#attempts}`,

@@ -48,7 +48,8 @@ export class UpstreamToOllama {
 
 /**
  * The NDJSON body of a streamed answer: reads the upstream body, converts each read and writes
- * its lines as one chunk. `onEnd` hears when the body ended, or `"client left"` when cancelled.
+ * its lines as one chunk. `onEnd` hears when the body ended (`"failed: <message>"` when it ended
+ * with an error line), or `"client left"` when cancelled.
  */
 export class OllamaNdjsonStream extends ReadableStream<Uint8Array> {
   constructor(
@@ -61,7 +62,10 @@ export class OllamaNdjsonStream extends ReadableStream<Uint8Array> {
     let lines = "";
     let finished = false;
     let cancelled = false;
+    /** The error line's message, when the answer ended with one (for the access log). */
+    let failure: string | undefined;
     const convert = new UpstreamToOllama(options, (chunk) => {
+      if (typeof chunk.error === "string") failure = chunk.error;
       lines += ndjsonText(chunk);
     }, maxEventChars);
     super({
@@ -76,11 +80,10 @@ export class OllamaNdjsonStream extends ReadableStream<Uint8Array> {
           } catch (err) {
             // A bug of ours must still end the answer like any failure: one error line, the
             // upstream closed, the request logged.
-            lines += ndjsonText({
-              error: `the proxy could not convert the upstream stream: ${
-                (err as Error)?.message ?? err
-              }`,
-            });
+            failure = `the proxy could not convert the upstream stream: ${
+              (err as Error)?.message ?? err
+            }`;
+            lines += ndjsonText({ error: failure });
             finished = true;
             void reader.cancel();
             break;
@@ -93,7 +96,7 @@ export class OllamaNdjsonStream extends ReadableStream<Uint8Array> {
         lines = "";
         if (!finished) return;
         controller.close();
-        onEnd?.();
+        onEnd?.(failure === undefined ? undefined : `failed: ${failure}`);
       },
       cancel(reason) {
         cancelled = true;

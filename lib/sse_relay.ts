@@ -135,7 +135,8 @@ function errorEvent(message: string): Uint8Array {
  * The SSE body of a streamed `/v1` answer: the upstream body through the fixes, whole events
  * only (a partial event waits for its end, so an error event can never be glued to half an
  * event), one write per read. The stream ends, closing the upstream, after an error event or
- * after `data: [DONE]`. `onEnd` hears when the body ended, or `"client left"` when cancelled.
+ * after `data: [DONE]`. `onEnd` hears when the body ended (`"failed: …"` after an error event),
+ * or `"client left"` when cancelled.
  */
 export class OpenAISseStream extends ReadableStream<Uint8Array> {
   constructor(
@@ -161,10 +162,10 @@ export class OpenAISseStream extends ReadableStream<Uint8Array> {
     };
     super({
       async pull(controller) {
-        const finish = (last: Uint8Array) => {
+        const finish = (last: Uint8Array, failed = failure !== undefined) => {
           if (last.length > 0) controller.enqueue(last);
           controller.close();
-          options.onEnd?.();
+          options.onEnd?.(failed ? "failed: the stream ended with an error event" : undefined);
         };
         try {
           for (;;) {
@@ -199,6 +200,7 @@ export class OpenAISseStream extends ReadableStream<Uint8Array> {
             errorEvent(
               `the proxy could not relay the upstream stream: ${(err as Error)?.message ?? err}`,
             ),
+            true,
           );
         }
       },

@@ -4,7 +4,7 @@
  * X-Request-Id) and Chutes' invocation id.
  */
 import assert from "node:assert/strict";
-import { textStream } from "./_fake_upstream.ts";
+import { chunk, sse, textStream } from "./_fake_upstream.ts";
 import { ndjson, post, startProxy } from "./_helpers.ts";
 
 const QWEN = "Qwen/Qwen3-32B-TEE";
@@ -76,4 +76,32 @@ Deno.test("a client that leaves mid-stream is logged once, saying so", async () 
   const lines = access(p.logs, "/api/chat");
   assert.equal(lines.length, 1);
   assert.match(lines[0]!, /\(client left\)$/);
+});
+
+Deno.test("a stream that fails after its 200 is logged as failed and counted as a stream failure", async () => {
+  await using p = startProxy();
+  p.upstream.enqueue(CHAT, {
+    pieces: [
+      ...sse([chunk({ content: "par" })], { done: false }),
+      '{"error": "Unhandled exception during response stream"}\n',
+    ],
+  });
+  await ndjson(await post(p, "/api/chat", ask));
+  p.upstream.enqueue(CHAT, { pieces: ['data: {"choices":[]}\n\n', '{"detail": "boom"}\n'] });
+  await (await post(p, "/v1/chat/completions", { ...ask, stream: true })).text();
+  for (let i = 0; i < 50 && access(p.logs, "/v1/chat/completions").length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.match(
+    access(p.logs, "/api/chat")[0] ?? "",
+    / 200 .*\(failed: Unhandled exception during response stream\)$/,
+  );
+  assert.match(
+    access(p.logs, "/v1/chat/completions")[0] ?? "",
+    / 200 .*\(failed: the stream ended with an error event\)$/,
+  );
+  const metrics = await (await fetch(`${p.url}/metrics`)).text();
+  assert.match(metrics, /^ollama_proxy_stream_failures_total 2$/m);
+  const minutes = p.deps.metrics.lastHour();
+  assert.equal(minutes.reduce((n, m) => n + m.errors, 0), 2);
 });

@@ -147,7 +147,7 @@ Deno.test("an upstream error event ends the output and closes the upstream even 
     '{"error":"CUDA error: an illegal memory access was encountered"}',
   );
   await wasCancelled;
-  assert.deepEqual(ends, [undefined]);
+  assert.deepEqual(ends, ["failed: CUDA error: an illegal memory access was encountered"]);
 });
 
 Deno.test("a client that leaves cancels the upstream and is reported once", async () => {
@@ -249,5 +249,5 @@ Deno.test("a chunk of the wrong shape is skipped; a conversion failure still end
     error: "the proxy could not convert the upstream stream: clock broke",
   });
   assert.ok(cancelled);
-  assert.deepEqual(ends, [undefined]);
+  assert.deepEqual(ends, ["failed: the proxy could not convert the upstream stream: clock broke"]);
 });
