@@ -2,13 +2,13 @@
  * Entry point: load the configuration, build the app, serve it, and stop cleanly on a signal.
  * `--check` checks the setup and exits instead; `--demo` serves the built-in demo upstream.
  */
-import { type AliasStore, memoryAliasStore, openAliasFile } from "./lib/aliases_file.ts";
+import { type AliasStore, memoryAliasStore, openAliasFile } from "./lib/models/aliases_file.ts";
 import { createApp } from "./lib/app.ts";
-import { exposureWarning } from "./lib/auth.ts";
-import { checkExitCode, checkSetup, formatCheckReport } from "./lib/check.ts";
-import { ConfigError } from "./lib/config.ts";
-import { type ConfigInputs, loadConfig, parseFlags, USAGE } from "./lib/config_sources.ts";
-import { demoFetch } from "./lib/demo.ts";
+import { exposureWarning } from "./lib/server/auth.ts";
+import { checkExitCode, checkSetup, formatCheckReport } from "./lib/cli/check.ts";
+import { type ConfigInputs, loadConfig, parseFlags, USAGE } from "./lib/config/sources.ts";
+import { demoFetch } from "./lib/demo/demo.ts";
+import { ConfigError } from "./lib/config/values.ts";
 
 async function readTextFile(path: string): Promise<string | undefined> {
   try {

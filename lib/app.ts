@@ -3,19 +3,22 @@
  * the running-model tracker and the handler. `main.ts` and the tests both build the app here,
  * passing their own `fetch`, clock and log sink.
  */
-import type { AliasStore } from "./aliases_file.ts";
-import { KeyCheck } from "./auth.ts";
-import { Catalogue } from "./catalogue.ts";
-import type { Config } from "./config.ts";
-import { CorsPolicy } from "./cors.ts";
-import { createLogger, type LogSink } from "./log.ts";
-import { DEFAULT_RETRY } from "./retry.ts";
-import { Metrics } from "./metrics.ts";
-import { RunningModels } from "./running.ts";
-import { type AppDeps, createHandler } from "./server.ts";
-import { type Clock, systemClock } from "./stream.ts";
-import { Upstream } from "./upstream.ts";
-import { MergedListing } from "./upstreams.ts";
+import type { AliasStore } from "./models/aliases_file.ts";
+import { KeyCheck } from "./server/auth.ts";
+import { Catalogue } from "./models/catalogue.ts";
+import type { Config } from "./config/config.ts";
+import { CorsPolicy } from "./server/cors.ts";
+import { createLogger, type LogSink } from "./base/log.ts";
+import { DEFAULT_RETRY } from "./upstream/retry.ts";
+import { Metrics } from "./base/metrics.ts";
+import { RunningModels } from "./models/running.ts";
+import { createHandler, type ServerDeps } from "./server/router.ts";
+import { OLLAMA_ROUTES } from "./doors/ollama/routes.ts";
+import { OPENAI_ROUTES } from "./doors/openai/routes.ts";
+import { OPS_ROUTES } from "./ops/routes.ts";
+import { Upstream } from "./upstream/client.ts";
+import { MergedListing } from "./models/listing.ts";
+import { type Clock, systemClock } from "./base/clock.ts";
 
 /** Optional replacements for the outside world. */
 export interface AppOptions {
@@ -36,7 +39,7 @@ export interface AppOptions {
 export function createApp(
   config: Config,
   options: AppOptions = {},
-): { deps: AppDeps; handler: (request: Request) => Promise<Response> } {
+): { deps: ServerDeps; handler: (request: Request) => Promise<Response> } {
   const log = createLogger({
     debug: config.debug,
     secrets: [
@@ -76,7 +79,7 @@ export function createApp(
     log,
     ...(options.aliasStore ? { aliasStore: options.aliasStore } : {}),
   });
-  const deps: AppDeps = {
+  const deps: ServerDeps = {
     config,
     upstream,
     upstreams: [upstream, ...extras.map((e) => e.upstream)],
@@ -91,5 +94,5 @@ export function createApp(
     clock: options.clock ?? systemClock,
     log,
   };
-  return { deps, handler: createHandler(deps) };
+  return { deps, handler: createHandler(deps, [OPS_ROUTES, OPENAI_ROUTES, OLLAMA_ROUTES]) };
 }

@@ -5,7 +5,7 @@
  * stream written piece by piece (optionally with delays, or left hanging). It counts open and
  * cancelled streams so disconnect tests can prove the upstream request was closed.
  */
-import type { UpstreamModel } from "../lib/openai_types.ts";
+import type { UpstreamModel } from "../lib/upstream/wire.ts";
 
 /** One request as the fake upstream saw it. */
 export interface Recorded {

@@ -2,12 +2,12 @@
  * Test helpers: start the real proxy (the same `createApp` as `main.ts`) on 127.0.0.1 port 0
  * against a `FakeUpstream`, with a made-up token and a log sink the test can read.
  */
-import type { AliasStore } from "../lib/aliases_file.ts";
+import type { AliasStore } from "../lib/models/aliases_file.ts";
 import { createApp } from "../lib/app.ts";
-import { type Config, validateConfig } from "../lib/config.ts";
-import type { AppDeps } from "../lib/server.ts";
-import type { Clock } from "../lib/stream.ts";
+import { type Config, validateConfig } from "../lib/config/config.ts";
+import type { ServerDeps } from "../lib/server/router.ts";
 import { FakeUpstream } from "./_fake_upstream.ts";
+import type { Clock } from "../lib/base/clock.ts";
 
 /** A made-up token; tests assert it never shows up in logs or answers. */
 export const TEST_TOKEN = "cpk_test_0123456789abcdef.not-a-real-token";
@@ -16,7 +16,7 @@ export const TEST_TOKEN = "cpk_test_0123456789abcdef.not-a-real-token";
 export interface TestProxy {
   url: string;
   upstream: FakeUpstream;
-  deps: AppDeps;
+  deps: ServerDeps;
   logs: string[];
   /** Waits the upstream client asked for between retries (tests do not really wait). */
   waits: number[];

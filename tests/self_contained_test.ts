@@ -7,7 +7,7 @@
  * packaging files (Dockerfile, release workflow, systemd unit) agree with deno.json's tasks.
  */
 import assert from "node:assert/strict";
-import { DEFAULTS } from "../lib/config.ts";
+import { DEFAULTS } from "../lib/config/config.ts";
 import { FAKE_MODELS, FakeUpstream } from "./_fake_upstream.ts";
 import { type RunningMain, spawnMain, taskFlags } from "./_process.ts";
 

@@ -1,0 +1,324 @@
+/**
+ * `--check`: tells a user whether the setup works before a client ever connects. Four steps, each
+ * a verdict with the fix when it fails: the configuration loads (its errors name the key); the
+ * upstream answers `GET /models` with a model list (else the base URL, the network or DNS is
+ * wrong, and the verdict says which and names the host); the token passes authentication (a probe
+ * that cannot run a model); and how many models clients will see. `checkSetup` returns the steps
+ * as data, `formatCheckReport` prints them; `main.ts` exits 0 when all pass, 1 otherwise. Every
+ * message is redacted: the token is never printed.
+ */
+import { type Config, DEFAULT_BASE_URL } from "../config/config.ts";
+import { type ConfigInputs, loadConfig } from "../config/sources.ts";
+import { upstreamErrorMessage } from "../base/errors.ts";
+import { redact } from "../base/log.ts";
+import { globsToRegExps, wanted } from "../models/listing.ts";
+import { ConfigError } from "../config/values.ts";
+import { PROXY_VERSION } from "../base/version.ts";
+
+/** The outcome of one step; a step is skipped when an earlier failure makes it meaningless. */
+export type CheckStatus = "pass" | "fail" | "skip";
+
+/** One step's verdict, with the fix when it failed. */
+export interface CheckStep {
+  name: "config" | "upstream" | "token" | "models";
+  status: CheckStatus;
+  message: string;
+  fix?: string;
+}
+
+/** All the verdicts; `ok` when none failed. */
+export interface CheckReport {
+  ok: boolean;
+  steps: CheckStep[];
+}
+
+/** What the check may replace: `fetch` (tests) and the time allowed for each call. */
+export interface CheckOptions {
+  fetch?: typeof fetch;
+  timeoutMs?: number;
+}
+
+/** The probe's model: an id no upstream can serve, so the probe never runs a model. */
+export const PROBE_MODEL = "ollama-chutes-proxy/token-check-no-such-model";
+
+const URL_FIX = 'Set CHUTES_BASE_URL (or "base_url" in config.json) to the OpenAI-compatible ' +
+  `API root; for Chutes it is ${DEFAULT_BASE_URL} (the default: remove the setting to use it).`;
+const TOKEN_FIX = "Set CHUTES_API_TOKEN=cpk_... in the environment or in a .env file in this " +
+  'directory (or "api_token" in config.json), without quotes or spaces around it. Create a key ' +
+  "at https://chutes.ai (account → API keys).";
+const CONFIG_FIX = "Correct the setting named above; every key, variable and flag is listed in " +
+  "the README's Configuration table and in config.example.json.";
+const LATER_FIX = "The upstream is busy or in trouble: run the check again in a few minutes.";
+
+const networkFix = (host: string) =>
+  `Check that this machine is online and can reach ${host} (firewall, VPN or HTTP proxy in the ` +
+  `way?). If the address is wrong: base_url should look like ${DEFAULT_BASE_URL}.`;
+
+const pass = (name: CheckStep["name"], message: string): CheckStep => ({
+  name,
+  status: "pass",
+  message,
+});
+const fail = (name: CheckStep["name"], message: string, fix: string): CheckStep => ({
+  name,
+  status: "fail",
+  message,
+  fix,
+});
+const skip = (name: CheckStep["name"], message: string): CheckStep => ({
+  name,
+  status: "skip",
+  message,
+});
+
+/** Runs every step against the configuration `inputs` describe. */
+export async function checkSetup(
+  inputs: ConfigInputs,
+  options: CheckOptions = {},
+): Promise<CheckReport> {
+  const o = { fetch: options.fetch ?? fetch, timeoutMs: options.timeoutMs ?? 15_000 };
+  const secrets = [inputs.env.CHUTES_API_TOKEN ?? "", inputs.env.CHUTES_API_KEY ?? ""];
+  const steps: CheckStep[] = [];
+  const config = await loadChecked(inputs, steps);
+  if (config) {
+    secrets.push(config.api_token, ...config.upstreams.map((u) => u.api_token ?? ""));
+    const listing = await checkListing(config, o);
+    steps.push(listing.step);
+    if (listing.ids) {
+      steps.push(await checkToken(config, o), countModels(config, listing.ids));
+    } else {
+      steps.push(skip("token", "not probed: the upstream must answer first"));
+      steps.push(skip("models", "not counted: the upstream must answer first"));
+    }
+  }
+  const clean = (text: string) => redact(text, secrets);
+  return {
+    ok: steps.every((s) => s.status !== "fail"),
+    steps: steps.map((s) => ({
+      ...s,
+      message: clean(s.message),
+      ...(s.fix ? { fix: clean(s.fix) } : {}),
+    })),
+  };
+}
+
+async function loadChecked(inputs: ConfigInputs, steps: CheckStep[]): Promise<Config | undefined> {
+  try {
+    const loaded = await loadConfig(inputs);
+    if (loaded.help) throw new Error("checkSetup: --help is the caller's to handle");
+    const from = loaded.configPath ?? "defaults and environment, no config file";
+    steps.push(
+      pass("config", `configuration is valid (${from}); upstream ${loaded.config.base_url}`),
+    );
+    return loaded.config;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    steps.push(fail("config", err.message, CONFIG_FIX));
+    for (const name of ["upstream", "token", "models"] as const) {
+      steps.push(skip(name, "not checked: the configuration must load first"));
+    }
+    return undefined;
+  }
+}
+
+interface HttpAnswer {
+  status: number;
+  contentType: string;
+  text: string;
+}
+
+type Problem = { message: string; fix: string };
+
+async function send(
+  url: string,
+  init: RequestInit,
+  o: Required<CheckOptions>,
+): Promise<HttpAnswer | Problem> {
+  const signal = AbortSignal.timeout(o.timeoutMs);
+  try {
+    const res = await o.fetch(url, { ...init, signal });
+    const contentType = res.headers.get("content-type") ?? "";
+    return { status: res.status, contentType, text: await res.text() };
+  } catch (err) {
+    return networkProblem(url, err, signal.aborted ? o.timeoutMs : undefined);
+  }
+}
+
+/** Says why `url` could not be reached: DNS, refused connection, time-out, TLS, or other. */
+export function networkProblem(url: string, err: unknown, timedOutAfterMs?: number): Problem {
+  const { host, hostname } = new URL(url);
+  const cause = (err as { cause?: unknown })?.cause;
+  const reason = (cause instanceof Error ? cause.message : (err as Error)?.message ?? String(err))
+    .replace(/^error sending request for url \([^)]*\): /, "");
+  if (timedOutAfterMs !== undefined) {
+    return {
+      message: `no answer from ${host} within ${timedOutAfterMs / 1000} s`,
+      fix: networkFix(host),
+    };
+  }
+  if (
+    /dns error|failed to lookup|name or service not known|nodename nor servname|no such host/i.test(
+      reason,
+    )
+  ) {
+    return {
+      message: `cannot resolve the host name ${hostname} (DNS lookup failed: ${reason})`,
+      fix: `${URL_FIX} If the host name is right, this machine has no working network or DNS.`,
+    };
+  }
+  if (/connection refused|econnrefused|actively refused/i.test(reason)) {
+    return {
+      message: `cannot reach ${host}: connection refused, nothing listens there (${reason})`,
+      fix: networkFix(host),
+    };
+  }
+  if (/certificate|tls|ssl|handshake/i.test(reason)) {
+    return { message: `secure connection to ${host} failed: ${reason}`, fix: networkFix(host) };
+  }
+  return { message: `cannot reach ${host}: ${reason}`, fix: networkFix(host) };
+}
+
+function headers(config: Config, accept: string): Headers {
+  return new Headers({
+    accept,
+    "content-type": "application/json",
+    "user-agent": `ollama-chutes-proxy/${PROXY_VERSION} (check)`,
+    authorization: `Bearer ${config.api_token}`,
+  });
+}
+
+/** `: <upstream message>` for an error answer, or nothing for an empty or HTML body. */
+function said(answer: HttpAnswer): string {
+  if (/html/i.test(answer.contentType)) return "";
+  const message = upstreamErrorMessage(answer.text);
+  if (message === "") return "";
+  return `: ${message.length > 200 ? `${message.slice(0, 200)}…` : message}`;
+}
+
+function modelIds(text: string): string[] | undefined {
+  try {
+    const json = JSON.parse(text) as { data?: unknown };
+    if (!Array.isArray(json?.data)) return undefined;
+    return json.data.map((m) => (m as { id?: unknown })?.id).filter((id): id is string =>
+      typeof id === "string"
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+async function checkListing(
+  config: Config,
+  o: Required<CheckOptions>,
+): Promise<{ step: CheckStep; ids?: string[] }> {
+  const url = `${config.base_url}/models`;
+  const answer = await send(url, { headers: headers(config, "application/json") }, o);
+  if (!("status" in answer)) return { step: fail("upstream", answer.message, answer.fix) };
+  const { status } = answer;
+  const http = `${url} answered HTTP ${status}${said(answer)}`;
+  if (status === 401 || status === 403) return { step: fail("upstream", http, TOKEN_FIX) };
+  if (status === 429 || status >= 500) return { step: fail("upstream", http, LATER_FIX) };
+  if (status < 200 || status > 299) {
+    return { step: fail("upstream", `${http}: there is no model list at this base URL`, URL_FIX) };
+  }
+  const ids = modelIds(answer.text);
+  if (!ids) {
+    const kind = answer.contentType || "no content type";
+    const message = `${url} answered, but not with an OpenAI model list (${kind})`;
+    return { step: fail("upstream", message, URL_FIX) };
+  }
+  return { step: pass("upstream", `${url} answered with a list of ${ids.length} models`), ids };
+}
+
+/**
+ * Verifies the token without spending quota: `POST /chat/completions` for `PROBE_MODEL`, a model
+ * that cannot exist, with `max_tokens: 1`. Chutes authenticates before it looks the model up
+ * (chutes-api, `hostname_invocation`: 401 "Authentication required." comes first, the 404
+ * "model not found: …" after it), so 401/403 means the token is bad, while 400/404/422 mean the
+ * request passed authentication and was refused for its model or body: no model ran and no
+ * quota was used. An upstream without authentication (a local vLLM) answers 404 and passes too.
+ */
+async function checkToken(config: Config, o: Required<CheckOptions>): Promise<CheckStep> {
+  const url = `${config.base_url}/chat/completions`;
+  const body = {
+    model: PROBE_MODEL,
+    messages: [{ role: "user", content: "ping" }],
+    max_tokens: 1,
+    stream: false,
+  };
+  const init = {
+    method: "POST",
+    headers: headers(config, "application/json"),
+    body: JSON.stringify(body),
+  };
+  const answer = await send(url, init, o);
+  if (!("status" in answer)) return fail("token", answer.message, answer.fix);
+  const { status } = answer;
+  if (status === 401 || status === 403) {
+    return fail(
+      "token",
+      `the upstream refused the API token (HTTP ${status}${said(answer)})`,
+      TOKEN_FIX,
+    );
+  }
+  if (status === 400 || status === 404 || status === 422 || (status >= 200 && status < 300)) {
+    return pass(
+      "token",
+      `the API token is accepted (a probe for a made-up model passed authentication; HTTP ${status}, nothing ran)`,
+    );
+  }
+  if (status === 402) {
+    return fail(
+      "token",
+      `the API token is accepted, but the account cannot pay for requests (HTTP 402${
+        said(answer)
+      })`,
+      "Add balance to the Chutes account, or wait until the quota resets.",
+    );
+  }
+  return fail("token", `the token could not be verified: HTTP ${status}${said(answer)}`, LATER_FIX);
+}
+
+function countModels(config: Config, ids: string[]): CheckStep {
+  const visible = ids.filter((id) =>
+    wanted(id, globsToRegExps(config.include), globsToRegExps(config.exclude))
+  );
+  if (ids.length === 0) {
+    return fail("models", "the upstream lists no models", `Is base_url right? ${URL_FIX}`);
+  }
+  if (visible.length === 0) {
+    return fail(
+      "models",
+      `the upstream lists ${ids.length} models, but include/exclude hide all of them`,
+      'Loosen "include" / "exclude" in config.json (glob patterns on model ids, like "Qwen/*").',
+    );
+  }
+  const hidden = ids.length - visible.length;
+  const note = hidden > 0 ? ` (${hidden} more hidden by include/exclude)` : "";
+  return pass("models", `${visible.length} models visible to clients${note}`);
+}
+
+const LABELS: Record<CheckStatus, string> = { pass: "PASS", fail: "FAIL", skip: "SKIP" };
+
+/** The report as text: one line per step, its fix under it, then the verdict. */
+export function formatCheckReport(report: CheckReport): string {
+  const lines = ["ollama-chutes-proxy check", ""];
+  for (const step of report.steps) {
+    lines.push(`${LABELS[step.status]}  ${step.name.padEnd(8)}  ${step.message}`);
+    if (step.fix) lines.push(`${" ".repeat(16)}fix: ${step.fix}`);
+  }
+  const failed = report.steps.filter((s) => s.status === "fail").length;
+  lines.push(
+    "",
+    report.ok
+      ? "Verdict: READY. Every check passed; start the proxy with `deno task start`."
+      : `Verdict: NOT READY. ${failed} check${failed === 1 ? "" : "s"} failed: apply the fix ` +
+        "shown and run `deno task check` again.",
+  );
+  return lines.join("\n");
+}
+
+/** The process exit status for a report: 0 when every step passed, 1 otherwise. */
+export function checkExitCode(report: CheckReport): 0 | 1 {
+  return report.ok ? 0 : 1;
+}

@@ -1,0 +1,265 @@
+/**
+ * Model knowledge in one place: the live upstream catalogue (cached for `catalogue_ttl_seconds`,
+ * refreshed in the background once stale, refreshed early when a name is not found), the
+ * include/exclude filters, the aliases (from `config.json`, and the local ones made with
+ * `/api/copy`, kept in an `AliasStore`), and name resolution for every route. When the upstream
+ * listing fails the last good list is kept; before any success the configured `models`,
+ * `default_model` and alias targets are listed, and unknown names are passed through.
+ * Per request the work is a map lookup: views are built once per refresh or alias change.
+ */
+import { type AliasStore, memoryAliasStore } from "./aliases_file.ts";
+import type { Config } from "../config/config.ts";
+import { ProxyError } from "../base/errors.ts";
+import type { Logger } from "../base/log.ts";
+import { type ModelFacts, modelFacts } from "./views.ts";
+import type { UpstreamModel } from "../upstream/wire.ts";
+import { globsToRegExps, wanted } from "./listing.ts";
+
+/** How a requested name resolved. `facts` is absent for pass-through names. */
+export interface Resolved {
+  upstreamId: string;
+  facts?: ModelFacts;
+}
+
+/** What the catalogue needs from outside. */
+export interface CatalogueDeps {
+  config: Pick<
+    Config,
+    "models" | "default_model" | "include" | "exclude" | "aliases" | "catalogue_ttl_seconds"
+  >;
+  listModels: () => Promise<UpstreamModel[]>;
+  /** Wall clock in milliseconds. */
+  now: () => number;
+  log: Logger;
+  /** Local aliases (`/api/copy`); in memory only when absent. */
+  aliasStore?: AliasStore;
+}
+
+/** Where an alias comes from: `config.json` (read-only here) or `/api/copy` (deletable). */
+export type AliasKind = "config" | "local";
+
+/** `Qwen/Qwen3-32B` → `Qwen/Qwen3-32B:latest`; names that already carry a tag stay as they are. */
+export function tagged(id: string): string {
+  return id.includes(":") ? id : `${id}:latest`;
+}
+
+/** `name:latest` → `name`; other tags stay. */
+export function untagged(name: string): string {
+  return name.endsWith(":latest") ? name.slice(0, -":latest".length) : name;
+}
+
+/** A Chutes model pool (`a,b`, `…:latency`, `…:throughput`), passed upstream untouched. */
+export function isPool(name: string): boolean {
+  return name.includes(",") || /:(latency|throughput)$/.test(name);
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const hash = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The live model catalogue. */
+export class Catalogue {
+  readonly #d: CatalogueDeps;
+  readonly #include: RegExp[];
+  readonly #exclude: RegExp[];
+  readonly #startedAt: string;
+  readonly #store: AliasStore;
+  /** Local aliases by tagged name → upstream id. */
+  readonly #local: Map<string, string>;
+  #models: ModelFacts[] = [];
+  #byKey = new Map<string, ModelFacts>();
+  /** The upstream list the views were last built from, kept for rebuilds on alias changes. */
+  #upstream: UpstreamModel[] = [];
+  readonly #digests = new Map<string, string>();
+  #aliasWrites: Promise<unknown> = Promise.resolve();
+  #fetchedAt = -Infinity;
+  #lastSuccessAt = 0;
+  #live = false;
+  #refreshing: Promise<void> | undefined;
+
+  constructor(deps: CatalogueDeps) {
+    this.#d = deps;
+    this.#include = globsToRegExps(deps.config.include);
+    this.#exclude = globsToRegExps(deps.config.exclude);
+    this.#startedAt = new Date(deps.now()).toISOString();
+    this.#store = deps.aliasStore ?? memoryAliasStore();
+    this.#local = new Map(
+      Object.entries(this.#store.initial).map(([alias, id]) => [tagged(alias), id]),
+    );
+  }
+
+  /** Wall-clock time of the last successful listing (0: never). */
+  get lastSuccessAt(): number {
+    return this.#lastSuccessAt;
+  }
+
+  /** True once the upstream listing has succeeded at least once. */
+  get live(): boolean {
+    return this.#live;
+  }
+
+  /** The listed ids for an upstream list (the configured ones while it is empty). */
+  #ids(upstream: UpstreamModel[]): string[] {
+    const ids = upstream.length > 0
+      ? upstream.map((m) => m.id).filter((id) => wanted(id, this.#include, this.#exclude))
+      : [
+        ...this.#d.config.models,
+        ...(this.#d.config.default_model ? [this.#d.config.default_model] : []),
+      ];
+    return [...new Set(ids)];
+  }
+
+  /** Name → upstream id for every listed entry: config aliases, local aliases, then models. */
+  #entries(upstream: UpstreamModel[]): [string, string][] {
+    return [
+      ...Object.entries(this.#d.config.aliases).map((
+        [alias, target],
+      ): [string, string] => [tagged(alias), target]),
+      ...this.#local,
+      ...this.#ids(upstream).map((id): [string, string] => [tagged(id), id]),
+    ];
+  }
+
+  async #hash(ids: Iterable<string>): Promise<void> {
+    for (const id of ids) {
+      if (!this.#digests.has(id)) this.#digests.set(id, await sha256Hex(id));
+    }
+  }
+
+  async #build(upstream: UpstreamModel[]): Promise<void> {
+    await this.#hash(this.#entries(upstream).map(([, id]) => id));
+    this.#assemble(upstream);
+  }
+
+  /** Builds the views synchronously from the current aliases, so no alias change is lost. */
+  #assemble(upstream: UpstreamModel[]): void {
+    const byId = new Map(upstream.map((m) => [m.id, m]));
+    const models: ModelFacts[] = [];
+    const byKey = new Map<string, ModelFacts>();
+    for (const [name, id] of this.#entries(upstream)) {
+      if (byKey.has(name.toLowerCase())) continue; // an alias shadowing a listed name is skipped
+      const f = modelFacts(name, id, byId.get(id), this.#digests.get(id) ?? "", this.#startedAt);
+      models.push(f);
+      for (const key of [f.name, untagged(f.name)]) {
+        if (!byKey.has(key)) byKey.set(key, f);
+        if (!byKey.has(key.toLowerCase())) byKey.set(key.toLowerCase(), f);
+      }
+    }
+    this.#upstream = upstream;
+    // Newest first, as Ollama sorts /api/tags (and /v1/models, which follows this order).
+    models.sort((a, b) => b.modifiedAt.localeCompare(a.modifiedAt));
+    this.#models = models;
+    this.#byKey = byKey;
+  }
+
+  /** Refreshes from the upstream now; on failure keeps what it had. Concurrent calls share one fetch. */
+  refresh(): Promise<void> {
+    this.#refreshing ??= (async () => {
+      try {
+        const upstream = await this.#d.listModels();
+        await this.#build(upstream);
+        this.#live = true;
+        this.#lastSuccessAt = this.#d.now();
+        this.#d.log.debug(`catalogue: ${this.#models.length} models`);
+      } catch (err) {
+        this.#d.log.warn(
+          `model listing failed, serving the last known list: ${(err as Error).message}`,
+        );
+        if (!this.#live) await this.#build([]);
+      } finally {
+        this.#fetchedAt = this.#d.now();
+        this.#refreshing = undefined;
+      }
+    })();
+    return this.#refreshing;
+  }
+
+  async #fresh(): Promise<void> {
+    const age = this.#d.now() - this.#fetchedAt;
+    if (age === Infinity) return await this.refresh();
+    if (age > this.#d.config.catalogue_ttl_seconds * 1000) void this.refresh();
+  }
+
+  /** All listed models, refreshing first if the cache is stale. */
+  async list(): Promise<readonly ModelFacts[]> {
+    await this.#fresh();
+    return this.#models;
+  }
+
+  /**
+   * Resolves a client's model name. Chutes pools (`a,b`, `:latency`, `:throughput`) and, while
+   * the upstream list is unknown, any name pass through untouched. Unknown → `undefined`.
+   */
+  async resolve(name: string): Promise<Resolved | undefined> {
+    await this.#fresh();
+    if (isPool(name)) return { upstreamId: name };
+    let facts = this.#lookup(name);
+    if (!facts && this.#live && this.#d.now() - this.#fetchedAt > 10_000) {
+      await this.refresh();
+      facts = this.#lookup(name);
+    }
+    if (facts) return { upstreamId: facts.upstreamId, facts };
+    return this.#live ? undefined : { upstreamId: untagged(name) };
+  }
+
+  /** Whether `name` is an alias, and of which kind. */
+  aliasKind(name: string): AliasKind | undefined {
+    const key = tagged(name).toLowerCase();
+    const matches = (alias: string) => tagged(alias).toLowerCase() === key;
+    if (Object.keys(this.#d.config.aliases).some(matches)) return "config";
+    return [...this.#local.keys()].some(matches) ? "local" : undefined;
+  }
+
+  /** Adds or replaces the local alias `name` → `upstreamId`, saving the store first. */
+  addAlias(name: string, upstreamId: string): Promise<void> {
+    return this.#changeAliases((local) => {
+      this.#deleteLocal(local, name);
+      local.set(tagged(name), upstreamId);
+    });
+  }
+
+  /** Removes the local alias `name`; false when there is none. */
+  async removeAlias(name: string): Promise<boolean> {
+    let removed = false;
+    await this.#changeAliases((local) => {
+      removed = this.#deleteLocal(local, name);
+    });
+    return removed;
+  }
+
+  #deleteLocal(local: Map<string, string>, name: string): boolean {
+    const key = tagged(name).toLowerCase();
+    const existing = [...local.keys()].find((alias) => alias.toLowerCase() === key);
+    return existing !== undefined && local.delete(existing);
+  }
+
+  /** Applies `change` to a copy of the local aliases, saves it, then rebuilds the views (no fetch). */
+  #changeAliases(change: (local: Map<string, string>) => void): Promise<void> {
+    const run = async () => {
+      const next = new Map(this.#local);
+      change(next);
+      await this.#hash(next.values());
+      try {
+        await this.#store.save(Object.fromEntries(next));
+      } catch (err) {
+        throw new ProxyError(
+          500,
+          `cannot save the aliases to ${this.#store.where}: ${(err as Error).message}`,
+        );
+      }
+      this.#local.clear();
+      for (const [alias, id] of next) this.#local.set(alias, id);
+      this.#assemble(this.#upstream);
+    };
+    const done = this.#aliasWrites.then(run, run);
+    this.#aliasWrites = done.catch(() => {});
+    return done;
+  }
+
+  #lookup(name: string): ModelFacts | undefined {
+    return this.#byKey.get(name) ?? this.#byKey.get(untagged(name)) ??
+      this.#byKey.get(name.toLowerCase()) ??
+      this.#byKey.get(untagged(name).toLowerCase());
+  }
+}

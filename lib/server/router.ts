@@ -1,0 +1,187 @@
+/**
+ * The HTTP edge: `createHandler(deps, tables)` returns the fetch handler that `Deno.serve` runs and
+ * tests call directly. Each request passes the CORS policy and the access keys, then the route
+ * row that matches it; the rows come from each door and from ops (lib/core/routes.ts). Every
+ * failure leaves in the error shape of the table that owns the route (or, for an unknown path,
+ * of the table that owns its prefix), with the right status — on unknown routes (404) and wrong
+ * methods (405) too, because clients JSON-parse error bodies.
+ */
+import { ProxyError, toProxyError } from "../base/errors.ts";
+import { RequestContext } from "../core/context.ts";
+import type { CoreDeps } from "../core/deps.ts";
+import type { ErrorShape, RouteRow, RouteTable } from "../core/routes.ts";
+import type { KeyCheck } from "./auth.ts";
+import type { CorsPolicy } from "./cors.ts";
+import { limitBody } from "./limits.ts";
+
+/** The core's parts plus what only the edge uses. */
+export interface ServerDeps extends CoreDeps {
+  cors: CorsPolicy;
+  keys: KeyCheck;
+}
+
+interface Mounted {
+  row: RouteRow;
+  errorShape: ErrorShape;
+}
+
+/** The matching structure built once from the tables. */
+class RouteIndex {
+  readonly #exact = new Map<string, Map<string, Mounted>>();
+  readonly #wild: { prefix: string; methods: Map<string, Mounted> }[] = [];
+  readonly #owners: { prefix: string; errorShape: ErrorShape }[] = [];
+
+  constructor(tables: readonly RouteTable[]) {
+    for (const table of tables) {
+      for (const row of table.rows) {
+        const mounted = { row, errorShape: table.errorShape };
+        if (row.path.endsWith("*")) {
+          const prefix = row.path.slice(0, -1);
+          let wild = this.#wild.find((w) => w.prefix === prefix);
+          if (!wild) this.#wild.push(wild = { prefix, methods: new Map() });
+          wild.methods.set(row.method, mounted);
+        } else {
+          const methods = this.#exact.get(row.path) ?? new Map<string, Mounted>();
+          methods.set(row.method, mounted);
+          this.#exact.set(row.path, methods);
+        }
+      }
+      for (const prefix of table.prefixes) {
+        this.#owners.push({ prefix, errorShape: table.errorShape });
+      }
+    }
+    // The longest prefix decides whose error shape an unknown path gets.
+    this.#owners.sort((a, b) => b.prefix.length - a.prefix.length);
+  }
+
+  /** The rows for a path and what a trailing `*` matched, when any row has this path. */
+  find(path: string): { methods: Map<string, Mounted>; rest: string } | undefined {
+    const exact = this.#exact.get(path);
+    if (exact) return { methods: exact, rest: "" };
+    for (const wild of this.#wild) {
+      if (path.startsWith(wild.prefix) && path.length > wild.prefix.length) {
+        return { methods: wild.methods, rest: path.slice(wild.prefix.length) };
+      }
+    }
+    return undefined;
+  }
+
+  /** The error shape for an unknown path. */
+  ownerShape(path: string): ErrorShape | undefined {
+    return this.#owners.find((o) => path.startsWith(o.prefix))?.errorShape;
+  }
+}
+
+/** What the router decided for a request: a row to run, or an error in a shape. */
+type Decision =
+  | { kind: "route"; mounted: Mounted; rest: string }
+  | { kind: "error"; error: ProxyError; errorShape: ErrorShape | undefined };
+
+function decide(index: RouteIndex, method: string, path: string): Decision {
+  const found = index.find(path);
+  if (!found) {
+    return {
+      kind: "error",
+      error: new ProxyError(404, `404 page not found: ${path}`),
+      errorShape: index.ownerShape(path),
+    };
+  }
+  const mounted = found.methods.get(method) ??
+    (method === "HEAD" ? found.methods.get("GET") : undefined);
+  if (!mounted) {
+    const any = found.methods.values().next().value as Mounted;
+    return {
+      kind: "error",
+      error: new ProxyError(405, `405 method not allowed: ${method} ${path}`),
+      errorShape: any.errorShape,
+    };
+  }
+  let rest = found.rest;
+  try {
+    rest = decodeURIComponent(rest);
+  } catch {
+    return {
+      kind: "error",
+      error: new ProxyError(400, `invalid escape in path: ${found.rest}`),
+      errorShape: mounted.errorShape,
+    };
+  }
+  return { kind: "route", mounted, rest };
+}
+
+function withHeaders(response: Response, extra: Headers, head: boolean): Response {
+  const headers = new Headers(response.headers);
+  extra.forEach((value, key) => headers.set(key, value));
+  if (head) void response.body?.cancel();
+  return new Response(head ? null : response.body, { status: response.status, headers });
+}
+
+const PLAIN_ERROR: ErrorShape = (status, message) => Response.json({ error: message }, { status });
+
+/** Creates the app's fetch handler over the route tables of the doors and ops. */
+export function createHandler(
+  deps: ServerDeps,
+  tables: readonly RouteTable[],
+): (request: Request) => Promise<Response> {
+  const index = new RouteIndex(tables);
+  return async (request) => {
+    const started = deps.clock.now();
+    const path = new URL(request.url).pathname.replace(/\/+$/, "") || "/";
+    const cors = deps.cors.check(request);
+    if (cors.kind === "forbidden") return new Response(null, { status: 403 });
+    if (cors.kind === "preflight") {
+      return new Response(null, { status: 204, headers: cors.headers });
+    }
+    const decision = decide(index, request.method, path);
+    const label = decision.kind === "route"
+      ? decision.mounted.row.label ?? decision.mounted.row.path
+      : "other";
+    const ctx = new RequestContext(
+      request.method,
+      path,
+      started,
+      () => deps.clock.now(),
+      deps.log,
+      deps.metrics,
+      label,
+    );
+    const errorShape =
+      (decision.kind === "route" ? decision.mounted.errorShape : decision.errorShape) ??
+        PLAIN_ERROR;
+    let response: Response;
+    try {
+      response = await dispatch(request, path, decision, deps, ctx);
+    } catch (err) {
+      const proxyError = toProxyError(err);
+      if (!(err instanceof ProxyError)) {
+        deps.log.error(`internal error: ${(err as Error)?.stack ?? err}`);
+      }
+      response = errorShape(proxyError.status, proxyError.message);
+    }
+    if (!ctx.streaming || !response.body) ctx.end(response.status);
+    const extra = cors.kind === "allowed" ? cors.headers : new Headers();
+    extra.set("x-request-id", ctx.id);
+    return withHeaders(response, extra, request.method === "HEAD");
+  };
+}
+
+async function dispatch(
+  request: Request,
+  path: string,
+  decision: Decision,
+  deps: ServerDeps,
+  ctx: RequestContext,
+): Promise<Response> {
+  if (!(await deps.keys.permits(request, path))) {
+    throw new ProxyError(
+      401,
+      "unauthorized: this proxy requires an API key (Authorization: Bearer <key>)",
+    );
+  }
+  if (request.method === "OPTIONS") {
+    return new Response(null, { status: 204, headers: { allow: "GET,POST,DELETE,HEAD,OPTIONS" } });
+  }
+  if (decision.kind === "error") throw decision.error;
+  const limited = limitBody(request, deps.config.max_body_bytes);
+  return await decision.mounted.row.handler(limited, deps, ctx, decision.rest);
+}
