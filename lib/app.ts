@@ -17,12 +17,19 @@ import { OLLAMA_ROUTES } from "./doors/ollama/routes.ts";
 import { OPENAI_ROUTES } from "./doors/openai/routes.ts";
 import { OPS_ROUTES } from "./ops/routes.ts";
 import { Upstream } from "./upstream/client.ts";
+import { fetchTransport, type Transport } from "./upstream/transport.ts";
+import { undiciTransport } from "./upstream/undici.ts";
 import { MergedListing } from "./models/listing.ts";
 import { type Clock, systemClock } from "./base/clock.ts";
 
 /** Optional replacements for the outside world. */
 export interface AppOptions {
+  /** An in-process upstream (the demo) instead of the network. */
   fetch?: typeof fetch;
+  /** The environment, for `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` (none when absent). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** The certificate authorities of `upstream_ca_file`, as PEM text (`readCaFile`). */
+  upstreamCa?: string;
   clock?: Clock;
   logSink?: LogSink;
   /** Aborted when a shutdown's grace period is over: open upstream streams end with an error. */
@@ -35,26 +42,35 @@ export interface AppOptions {
   aliasStore?: AliasStore;
 }
 
-/** Builds the dependencies and the fetch handler for `config`. */
+/** Builds the dependencies and the fetch handler for `config`; `close` ends its connections. */
 export function createApp(
   config: Config,
   options: AppOptions = {},
-): { deps: ServerDeps; handler: (request: Request) => Promise<Response> } {
+): {
+  deps: ServerDeps;
+  handler: (request: Request) => Promise<Response>;
+  close: () => Promise<void>;
+} {
+  const secrets = [
+    config.api_token,
+    ...config.api_keys,
+    ...config.upstreams.map((u) => u.api_token ?? ""),
+  ];
   const log = createLogger({
     debug: config.debug,
-    secrets: [
-      config.api_token,
-      ...config.api_keys,
-      ...config.upstreams.map((u) => u.api_token ?? ""),
-    ],
+    secrets,
     ...(options.logSink ? { sink: options.logSink } : {}),
   });
   const wallNow = options.wallNow ?? Date.now;
+  const transport: Transport = options.fetch
+    ? fetchTransport(options.fetch)
+    : undiciTransport({ ca: options.upstreamCa, env: options.env });
   const upstreamFor = (baseUrl: string, token: string | null = config.api_token) =>
     new Upstream({
       baseUrl,
       token: token ?? "",
-      fetch: options.fetch ?? fetch,
+      transport,
+      secrets,
       log,
       retry: {
         ...DEFAULT_RETRY,
@@ -94,5 +110,9 @@ export function createApp(
     clock: options.clock ?? systemClock,
     log,
   };
-  return { deps, handler: createHandler(deps, [OPS_ROUTES, OPENAI_ROUTES, OLLAMA_ROUTES]) };
+  return {
+    deps,
+    handler: createHandler(deps, [OPS_ROUTES, OPENAI_ROUTES, OLLAMA_ROUTES]),
+    close: () => transport.close(),
+  };
 }

@@ -1,15 +1,16 @@
 /**
- * The upstream body as the proxy reads it. `BodyReader` reads a byte stream into one reused
- * 4 KiB buffer (a BYOB reader: `fetch` would otherwise hand over a fresh 64 KiB buffer per chunk,
- * which costs time and memory under many streams; an SSE event is a few hundred bytes, a larger
- * one just takes several reads) and adds the guard every upstream body gets: when nothing
- * arrives for the idle time (lib/idle.ts), when the proxy's shutdown grace period is over, or
- * when the connection breaks, the body ends with one bare JSON error line — the shape of Chutes'
- * own mid-stream failure, which the stream stages already turn into the client's final error —
- * so a client is never left hanging or cut silently. `GuardedBody` is the same as a
- * `ReadableStream` (what `Upstream.post` answers with); the streaming paths take its reader.
+ * The upstream body as the proxy reads it. `BodyReader` reads the transport's chunks as they
+ * come (lib/upstream/transport.ts: one network read each, no web stream in between), or a web
+ * stream — a byte stream into one reused 4 KiB buffer, since a BYOB reader spares `fetch`'s
+ * fresh 64 KiB buffer per chunk — and adds the guard every upstream body gets: when nothing
+ * arrives for the idle time (lib/upstream/idle.ts), when the proxy's shutdown grace period is
+ * over, or when the connection breaks, the body ends with one bare JSON error line — the shape
+ * of Chutes' own mid-stream failure, which the stream stages already turn into the client's
+ * final error — so a client is never left hanging or cut silently. `GuardedBody` is the same as
+ * a `ReadableStream` (what `Upstream.post` answers with); the streaming paths take its reader.
  */
 import { brokenMessage, IdleWatch, SHUTDOWN_MESSAGE, stalledMessage } from "./idle.ts";
+import type { ChunkSource } from "./transport.ts";
 
 const encoder = new TextEncoder();
 
@@ -43,11 +44,13 @@ export interface BodyGuard {
 }
 
 /**
- * Reads a body chunk by chunk: a byte stream into one reused buffer, any other stream as it
- * comes. With a guard, the body ends with a bare error line on a stall, a shutdown or a broken
- * connection. (One class, so a chunk costs one `async` call on top of the stream's own read.)
+ * Reads a body chunk by chunk: a transport's chunks as they come, a byte stream into one reused
+ * buffer, any other stream as it comes. With a guard, the body ends with a bare error line on a
+ * stall, a shutdown or a broken connection. (One class, so a chunk costs one `async` call on top
+ * of the source's own read.)
  */
 export class BodyReader {
+  readonly #source: ChunkSource | undefined;
   readonly #byob: ReadableStreamBYOBReader | undefined;
   readonly #plain: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #buffer: ArrayBuffer | undefined;
@@ -58,13 +61,20 @@ export class BodyReader {
   #cut: string | undefined;
   #ended = false;
 
-  constructor(body: ReadableStream<Uint8Array>, guard: BodyGuard = {}, bufferSize = 4 * 1024) {
-    try {
-      this.#byob = body.getReader({ mode: "byob" });
-      this.#buffer = new ArrayBuffer(bufferSize);
-    } catch {
-      // Not a byte stream (a `Response` built from a string, an injected test or demo body).
-      this.#plain = body.getReader();
+  constructor(
+    body: ReadableStream<Uint8Array> | ChunkSource,
+    guard: BodyGuard = {},
+    bufferSize = 4 * 1024,
+  ) {
+    if (!(body instanceof ReadableStream)) this.#source = body;
+    else {
+      try {
+        this.#byob = body.getReader({ mode: "byob" });
+        this.#buffer = new ArrayBuffer(bufferSize);
+      } catch {
+        // Not a byte stream (a `Response` built from a string, an injected test or demo body).
+        this.#plain = body.getReader();
+      }
     }
     this.#shutdown = guard.shutdown;
     const idleMs = guard.idleMs;
@@ -83,12 +93,18 @@ export class BodyReader {
     while (this.#cut === undefined && !this.#ended) {
       this.#watch?.waiting();
       try {
-        const { value, done } = this.#byob
-          ? await this.#byob.read(new Uint8Array(this.#buffer!))
-          : await this.#plain!.read();
-        if (this.#byob && value) this.#buffer = value.buffer as ArrayBuffer;
+        let value: Uint8Array | undefined;
+        if (this.#source) value = await this.#source.read();
+        else if (this.#byob) {
+          const read = await this.#byob.read(new Uint8Array(this.#buffer!));
+          if (read.value) this.#buffer = read.value.buffer as ArrayBuffer;
+          value = read.done ? undefined : read.value;
+        } else {
+          const read = await this.#plain!.read();
+          value = read.done ? undefined : read.value;
+        }
         if (this.#cut !== undefined) break;
-        if (done) this.#end();
+        if (!value) this.#end();
         else if (value.length > 0) {
           this.#watch?.touch();
           return value;
@@ -112,6 +128,10 @@ export class BodyReader {
   }
 
   #close(reason?: unknown): Promise<void> {
+    if (this.#source) {
+      this.#source.cancel(reason);
+      return Promise.resolve();
+    }
     return (this.#byob ?? this.#plain)!.cancel(reason).catch(() => {});
   }
 
@@ -138,7 +158,7 @@ export class BodyReader {
 export class GuardedBody extends ReadableStream<Uint8Array> {
   readonly #reader: BodyReader;
 
-  constructor(body: ReadableStream<Uint8Array>, guard: BodyGuard = {}) {
+  constructor(body: ReadableStream<Uint8Array> | ChunkSource, guard: BodyGuard = {}) {
     const reader = new BodyReader(body, guard);
     super({
       async pull(controller) {

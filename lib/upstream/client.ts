@@ -1,38 +1,45 @@
 /**
- * The upstream client: sends translated requests to one OpenAI-compatible API with the
- * server's token and turns every failure before the body into a `ProxyError` with the status
- * the client should see (the upstream's own status and message for HTTP errors, 502 when it
- * cannot be reached, 504 when it does not answer in time). Transient failures are retried here,
- * before any byte reaches the client, within the request's budget (lib/retry.ts). The first-byte
- * time-out ends when the headers arrive; the body of a successful answer is then guarded against
- * stalls, shutdown and broken connections instead (lib/upstream_body.ts), so a healthy stream has
- * no total time limit. `fetch`, `sleep` and `random` are injected so retry tests run in
- * milliseconds. The client's abort signal is passed on, so a client that leaves cancels the
+ * The upstream client: sends translated requests to one OpenAI-compatible API with the server's
+ * token and turns every failure before the body into a `ProxyError` with the status the client
+ * should see (the upstream's own status and message for HTTP errors, 502 when it cannot be
+ * reached, redirects, or drops the connection after taking the request, 504 when it does not
+ * answer in time). Transient failures are retried here, before any byte reaches the client
+ * (lib/upstream/retry.ts), but never a request that may have reached the upstream: the transport
+ * sends each request at most once (lib/upstream/transport.ts). One first-byte budget covers
+ * every attempt and every wait between them; once the headers arrive the body is guarded against
+ * stalls, shutdown and broken connections instead (lib/upstream/body.ts), so a healthy stream
+ * has no total time limit. Every message built from upstream text is redacted of every secret
+ * before it is cut short. `sleep`, `random` and `now` are injected so retry tests run in
+ * milliseconds; the client's abort signal is passed on, so a client that leaves cancels the
  * upstream request.
  */
-import { ProxyError, upstreamHttpError } from "../base/errors.ts";
+import { ProxyError } from "../base/errors.ts";
 import { PROXY_VERSION } from "../base/version.ts";
 import { SHUTDOWN_MESSAGE } from "./idle.ts";
-import { type Logger, redact, truncateForLog } from "../base/log.ts";
+import type { Logger } from "../base/log.ts";
 import type { UpstreamModel } from "./wire.ts";
 import {
   backoffDelay,
   DEFAULT_RETRY,
   isTransient,
-  parseRetryAfter,
+  MaybeProcessed,
   type RetryPolicy,
   sleep,
 } from "./retry.ts";
 import { GuardedBody } from "./body.ts";
+import { type Transport, type TransportAnswer, TransportError } from "./transport.ts";
+import { errorFromAnswer, readCapped, Secrets } from "./answers.ts";
 
 /** What the upstream client needs. */
 export interface UpstreamOptions {
   baseUrl: string;
   token: string;
-  fetch: typeof fetch;
+  transport: Transport;
   log: Logger;
+  /** Every secret of the proxy (tokens, access keys), kept out of messages from upstream text. */
+  secrets?: readonly string[];
   retry?: RetryPolicy;
-  /** Time allowed until response headers (connection included), in milliseconds. */
+  /** Time allowed until response headers, for all attempts and the waits between, in ms. */
   firstByteTimeoutMs?: number;
   /** Longest silence allowed between body chunks, in milliseconds. */
   idleTimeoutMs?: number;
@@ -42,6 +49,7 @@ export interface UpstreamOptions {
   shutdown?: AbortSignal;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
+  now?: () => number;
 }
 
 /** What happened upstream for one request, for the access log. */
@@ -51,110 +59,120 @@ export interface UpstreamTrace {
   invocationId?: string;
 }
 
-const MAX_ERROR_BODY = 64 * 1024;
+/** Largest model listing read (Chutes' is about 100 KiB); a larger one keeps the last list. */
+export const MAX_LISTING_BYTES = 8 * 1024 * 1024;
 
-async function readErrorBody(res: Response): Promise<string> {
-  try {
-    const text = await res.text();
-    return text.length > MAX_ERROR_BODY ? text.slice(0, MAX_ERROR_BODY) : text;
-  } catch {
-    return "";
-  }
+/** The reason a deadline aborts with (the message is built where it is caught). */
+class Deadline extends Error {}
+
+/** One attempt of one request. */
+interface Attempt {
+  method: "GET" | "POST";
+  path: string;
+  body?: string;
+  /** The caller's signal: a client that leaves, the listing's time-out. */
+  signal?: AbortSignal;
+  /** When the first-byte budget runs out (a `now()` time), and the budget in all. */
+  deadline?: number | undefined;
+  budgetMs?: number | undefined;
+  attempt: number;
 }
 
 /** Client for one OpenAI-compatible upstream. */
 export class Upstream {
   readonly #o: UpstreamOptions;
+  readonly #secrets: Secrets;
+  #lost = 0;
 
   constructor(options: UpstreamOptions) {
     this.#o = options;
+    this.#secrets = new Secrets([options.token, ...options.secrets ?? []]);
   }
 
   get baseUrl(): string {
     return this.#o.baseUrl;
   }
 
-  #headers(accept: string): Headers {
-    const headers = new Headers({
-      "content-type": "application/json",
+  /** Requests whose connection failed after they went out (never re-sent): for the status page. */
+  get connectionsLost(): number {
+    return this.#lost;
+  }
+
+  #headers(accept: string): Record<string, string> {
+    const headers: Record<string, string> = {
       accept,
       "user-agent": `ollama-chutes-proxy/${PROXY_VERSION}`,
-    });
+    };
+    if (accept === "text/event-stream") headers["content-type"] = "application/json";
     // An extra upstream without a token (a local vLLM, say) gets no Authorization header.
-    if (this.#o.token) headers.set("authorization", `Bearer ${this.#o.token}`);
+    if (this.#o.token) headers.authorization = `Bearer ${this.#o.token}`;
     return headers;
   }
 
   /**
-   * Fetches `path`; `timeoutMs` bounds the time until the headers (and an error body), or with
-   * `wholeBody` also the reading of the body (the model listing).
+   * Sends one request and waits for its head until `deadline` (a `now()` time, for the budget
+   * of `budgetMs` in all); a failure before the head becomes a `ProxyError`.
    */
-  async #fetch(
-    path: string,
-    init: RequestInit,
-    timeoutMs: number | undefined,
-    trace?: UpstreamTrace,
-    wholeBody = false,
-  ): Promise<Response> {
-    if (wholeBody || !timeoutMs) {
-      const timeout = timeoutMs ? AbortSignal.timeout(timeoutMs) : new AbortController().signal;
-      return await this.#send(path, init, timeoutMs, timeout, trace);
-    }
-    // A timer cleared with the headers: `AbortSignal.timeout` would also cut a long healthy body.
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), timeoutMs);
+  async #send(r: Attempt): Promise<TransportAnswer> {
+    const timer = new AbortController();
+    const shutdown = this.#o.shutdown;
+    const signals = [timer.signal];
+    if (r.signal) signals.push(r.signal);
+    if (shutdown) signals.push(shutdown);
+    const id = r.deadline === undefined
+      ? undefined
+      : setTimeout(() => timer.abort(new Deadline()), Math.max(0, r.deadline - this.#now()));
     try {
-      return await this.#send(path, init, timeoutMs, deadline.signal, trace);
+      return await this.#o.transport.send({
+        method: r.method,
+        url: new URL(`${this.#o.baseUrl}${r.path}`),
+        headers: this.#headers(r.body === undefined ? "application/json" : "text/event-stream"),
+        ...(r.body === undefined ? {} : { body: r.body }),
+        signals,
+      });
+    } catch (err) {
+      throw this.#failure(err, r, timer.signal);
     } finally {
-      clearTimeout(timer);
+      clearTimeout(id);
     }
   }
 
-  async #send(
-    path: string,
-    init: RequestInit,
-    timeoutMs: number | undefined,
-    timeout: AbortSignal,
-    trace?: UpstreamTrace,
-  ): Promise<Response> {
-    const url = `${this.#o.baseUrl}${path}`;
-    const shutdown = this.#o.shutdown;
-    const signals = [init.signal, timeout, shutdown].filter((s): s is AbortSignal => !!s);
-    const signal = AbortSignal.any(signals);
-    let res: Response;
-    try {
-      res = await this.#o.fetch(url, { ...init, signal });
-    } catch (err) {
-      if (shutdown?.aborted) throw new ProxyError(503, SHUTDOWN_MESSAGE);
-      if (timeout.aborted) {
-        const seconds = timeoutMs! / 1000;
-        throw new ProxyError(
-          504,
-          `the upstream at ${this.#o.baseUrl} did not answer within ${seconds} s`,
-          true,
-        );
-      }
-      if (init.signal?.aborted) throw new ProxyError(499, "request canceled");
-      const reason = err instanceof Error ? err.message : String(err);
-      throw new ProxyError(502, `cannot reach the upstream at ${this.#o.baseUrl}: ${reason}`, true);
-    }
-    if (trace) {
-      trace.status = res.status;
-      const id = res.headers.get("x-chutes-invocationid");
-      if (id) trace.invocationId = id;
-    }
-    if (!res.ok) {
-      const body = await readErrorBody(res);
-      this.#o.log.debug(`upstream ${path} → ${res.status}: ${truncateForLog(body)}`);
-      // An upstream that echoes the token in an error must not hand it to our client.
-      const err = upstreamHttpError(
-        res.status,
-        this.#o.token ? redact(body, [this.#o.token]) : body,
+  /** The `ProxyError` for a request that failed before its head. */
+  #failure(err: unknown, r: Attempt, timer: AbortSignal): ProxyError {
+    if (this.#o.shutdown?.aborted) return new ProxyError(503, SHUTDOWN_MESSAGE);
+    if (r.signal?.aborted) return new ProxyError(499, "request canceled");
+    const base = this.#o.baseUrl;
+    if (timer.aborted) {
+      const tries = r.attempt > 1 ? ` (${r.attempt} attempts)` : "";
+      return new ProxyError(
+        504,
+        `the upstream at ${base} did not answer within ${r.budgetMs! / 1000} s${tries}`,
+        true,
       );
-      err.retryAfterMs = parseRetryAfter(res.headers.get("retry-after"), Date.now());
-      throw err;
     }
-    return res;
+    const reason = this.#secrets.redact(err instanceof Error ? err.message : String(err));
+    if (err instanceof TransportError && err.sent) {
+      this.#lost++;
+      this.#o.log.warn(
+        `upstream ${r.path}: the connection failed after the request went out (${reason}); ` +
+          `not sent again (${this.#lost} so far)`,
+      );
+      return new MaybeProcessed(
+        `the upstream at ${base} dropped the connection after receiving the request ` +
+          `(${reason}); it was not sent again, as the upstream may have processed it`,
+      );
+    }
+    return new ProxyError(502, `cannot reach the upstream at ${base}: ${reason}`, true);
+  }
+
+  /** Throws the `ProxyError` for a non-2xx answer (a redirect, an HTTP error). */
+  async #check(answer: TransportAnswer, path: string): Promise<void> {
+    if (answer.status >= 200 && answer.status < 300) return;
+    throw await errorFromAnswer(answer, this.#o.baseUrl, path, this.#secrets, this.#o.log);
+  }
+
+  #now(): number {
+    return (this.#o.now ?? performance.now.bind(performance))();
   }
 
   /**
@@ -169,22 +187,28 @@ export class Upstream {
   ): Promise<Response> {
     const text = JSON.stringify(body);
     if (this.#o.log.debugEnabled) {
-      this.#o.log.debug(`upstream POST ${path} ${truncateForLog(text)}`);
+      this.#o.log.debug(`upstream POST ${path} ${this.#secrets.forLog(text)}`);
     }
     const policy = this.#o.retry ?? DEFAULT_RETRY;
     const wait = this.#o.sleep ?? sleep;
+    const budgetMs = this.#o.firstByteTimeoutMs || undefined;
+    const deadline = budgetMs === undefined ? undefined : this.#now() + budgetMs;
     let waited = 0;
     for (let attempt = 1;; attempt++) {
       trace.attempts = attempt;
       try {
-        const init = {
+        const answer = await this.#send({
           method: "POST",
-          headers: this.#headers("text/event-stream"),
+          path,
           body: text,
           signal,
-        };
-        const res = await this.#fetch(path, init, this.#o.firstByteTimeoutMs, trace);
-        return this.#guarded(res);
+          deadline,
+          budgetMs,
+          attempt,
+        });
+        this.#traced(answer, trace);
+        await this.#check(answer, path);
+        return this.#guarded(answer);
       } catch (err) {
         if (!(err instanceof ProxyError) || !isTransient(err) || attempt >= policy.attempts) {
           throw err;
@@ -195,7 +219,8 @@ export class Upstream {
           this.#o.random ?? Math.random,
           err.retryAfterMs,
         );
-        if (waited + delay > policy.maxWaitMs) throw err;
+        const left = deadline === undefined ? Infinity : deadline - this.#now();
+        if (waited + delay > policy.maxWaitMs || delay >= left) throw err;
         this.#o.log.warn(
           `upstream ${path} attempt ${attempt} failed (${err.status}: ${err.message}); retrying in ${delay} ms`,
         );
@@ -205,26 +230,57 @@ export class Upstream {
     }
   }
 
-  #guarded(res: Response): Response {
-    if (!res.body) return res;
-    const body = new GuardedBody(res.body, {
+  #traced(answer: TransportAnswer, trace: UpstreamTrace): void {
+    trace.status = answer.status;
+    const id = answer.headers.get("x-chutes-invocationid");
+    if (id) trace.invocationId = id;
+  }
+
+  #guarded(answer: TransportAnswer): Response {
+    const body = new GuardedBody(answer.body, {
       idleMs: this.#o.idleTimeoutMs,
       shutdown: this.#o.shutdown,
     });
-    return new Response(body, { status: res.status, headers: res.headers });
+    return new Response(body, { status: answer.status, headers: answer.headers });
   }
 
-  /** Lists the upstream's models (`GET /models`). */
+  /** Lists the upstream's models (`GET /models`); a listing over `MAX_LISTING_BYTES` fails. */
   async listModels(): Promise<UpstreamModel[]> {
-    const init = { headers: this.#headers("application/json") };
-    const res = await this.#fetch(
-      "/models",
-      init,
-      this.#o.listTimeoutMs ?? 15_000,
-      undefined,
-      true,
-    );
-    const json = await res.json().catch(() => undefined) as { data?: unknown } | undefined;
+    const timeoutMs = this.#o.listTimeoutMs ?? 15_000;
+    const timer = new AbortController();
+    const id = setTimeout(() => timer.abort(new Deadline()), timeoutMs);
+    let text: string;
+    try {
+      const answer = await this.#send({
+        method: "GET",
+        path: "/models",
+        signal: timer.signal,
+        attempt: 1,
+      });
+      await this.#check(answer, "/models");
+      const length = Number(answer.headers.get("content-length")) || 0;
+      text = await readCapped(answer.body, MAX_LISTING_BYTES, "the upstream /models answer", {
+        contentLength: length,
+      });
+    } catch (err) {
+      if (timer.signal.aborted) {
+        throw new ProxyError(
+          504,
+          `the upstream at ${this.#o.baseUrl} did not list its models within ${timeoutMs / 1000} s`,
+        );
+      }
+      if (err instanceof ProxyError) throw err;
+      const reason = this.#secrets.redact(err instanceof Error ? err.message : String(err));
+      throw new ProxyError(502, `the upstream /models answer broke off: ${reason}`);
+    } finally {
+      clearTimeout(id);
+    }
+    let json: { data?: unknown } | undefined;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
     if (!json || !Array.isArray(json.data)) {
       throw new ProxyError(502, "upstream /models answer has no data array");
     }

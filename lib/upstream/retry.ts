@@ -3,7 +3,8 @@
  * (connection errors, time-outs, Chutes' capacity and rate 429s, 500 "exhausted all available
  * targets", 502/503/504), how long to wait (capped exponential backoff with full jitter, or the
  * upstream's `Retry-After`), and the per-request budget (attempts and total wait). Quota and
- * free-tier caps, and 400/401/402/404, are never retried: waiting will not fix them.
+ * free-tier caps, and 400/401/402/404, are never retried: waiting will not fix them; nor is a
+ * request the upstream may already have processed (`MaybeProcessed`).
  */
 import { ProxyError } from "../base/errors.ts";
 
@@ -30,8 +31,21 @@ const PERMANENT_429 =
   /free models limit|limit reached for today|quota|balance|subscription|stop spamming/i;
 const TRANSIENT_500 = /exhausted all available targets|no result returned from upstream/i;
 
+/**
+ * A failure after the request may have reached the upstream (the connection broke once it went
+ * out): another attempt, or a fallback model, could make the upstream do the work and bill it
+ * twice, so it is never retried.
+ */
+export class MaybeProcessed extends ProxyError {
+  constructor(message: string) {
+    super(502, message);
+    this.name = "MaybeProcessed";
+  }
+}
+
 /** True when a failure before the first byte is worth another attempt. */
 export function isTransient(err: ProxyError): boolean {
+  if (err instanceof MaybeProcessed) return false;
   switch (err.status) {
     case 429:
       return !PERMANENT_429.test(err.message);
