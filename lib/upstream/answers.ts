@@ -1,14 +1,15 @@
 /**
  * Reading the upstream answers that are not streamed to a client: an HTTP error's body (cut at
  * 64 KiB), a redirect (never followed: the prompt and the token must not go to another origin),
- * and a capped body (the model listing). Every message built from upstream text is redacted of
+ * and a capped body (the model listing, then parsed). Every message built from upstream text is redacted of
  * every secret first and cut short after, so a secret the upstream echoes can leave neither
  * whole nor as a prefix (`Secrets`).
  */
 import { ProxyError, upstreamHttpError } from "../base/errors.ts";
 import { type Logger, redact, truncateForLog } from "../base/log.ts";
-import { parseRetryAfter } from "./retry.ts";
+import { NotRetriable, parseRetryAfter } from "./retry.ts";
 import type { ChunkSource, TransportAnswer } from "./transport.ts";
+import type { UpstreamModel } from "./wire.ts";
 
 /** Most of an error body kept for the message. */
 export const MAX_ERROR_BODY = 64 * 1024;
@@ -100,7 +101,7 @@ export async function errorFromAnswer(
       ? "without a Location"
       : `to ${secrets.cut(location, MAX_LOCATION)}`;
     log.warn(`upstream ${path} → ${status} redirect ${where}; not followed`);
-    return new ProxyError(
+    return new NotRetriable(
       502,
       `the upstream at ${baseUrl} answered ${status} (a redirect ${where}); ` +
         "redirects are not followed, so the request was not sent anywhere else",
@@ -120,4 +121,20 @@ export async function errorFromAnswer(
   const err = upstreamHttpError(status, safe);
   err.retryAfterMs = parseRetryAfter(headers.get("retry-after"), Date.now());
   return err;
+}
+
+/** The models of a `/models` answer (entries without an `id` are skipped). */
+export function parseListing(text: string): UpstreamModel[] {
+  let json: { data?: unknown } | undefined;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  if (!json || !Array.isArray(json.data)) {
+    throw new ProxyError(502, "upstream /models answer has no data array");
+  }
+  return json.data.filter((m): m is UpstreamModel =>
+    m !== null && typeof m === "object" && typeof (m as UpstreamModel).id === "string"
+  );
 }

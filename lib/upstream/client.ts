@@ -22,13 +22,13 @@ import {
   backoffDelay,
   DEFAULT_RETRY,
   isTransient,
-  MaybeProcessed,
+  NotRetriable,
   type RetryPolicy,
   sleep,
 } from "./retry.ts";
 import { GuardedBody } from "./body.ts";
 import { type Transport, type TransportAnswer, TransportError } from "./transport.ts";
-import { errorFromAnswer, readCapped, Secrets } from "./answers.ts";
+import { errorFromAnswer, parseListing, readCapped, Secrets } from "./answers.ts";
 
 /** What the upstream client needs. */
 export interface UpstreamOptions {
@@ -57,6 +57,11 @@ export interface UpstreamTrace {
   attempts: number;
   status?: number;
   invocationId?: string;
+  /**
+   * When the request's first-byte budget runs out (a `now()` time): set by its first call, so
+   * fallbacks that pass the same trace share the one budget.
+   */
+  firstByteDeadline?: number;
 }
 
 /** Largest model listing read (Chutes' is about 100 KiB); a larger one keeps the last list. */
@@ -114,6 +119,7 @@ export class Upstream {
    * of `budgetMs` in all); a failure before the head becomes a `ProxyError`.
    */
   async #send(r: Attempt): Promise<TransportAnswer> {
+    if (r.deadline !== undefined && r.deadline <= this.#now()) throw this.#timedOut(r);
     const timer = new AbortController();
     const shutdown = this.#o.shutdown;
     const signals = [timer.signal];
@@ -142,14 +148,7 @@ export class Upstream {
     if (this.#o.shutdown?.aborted) return new ProxyError(503, SHUTDOWN_MESSAGE);
     if (r.signal?.aborted) return new ProxyError(499, "request canceled");
     const base = this.#o.baseUrl;
-    if (timer.aborted) {
-      const tries = r.attempt > 1 ? ` (${r.attempt} attempts)` : "";
-      return new ProxyError(
-        504,
-        `the upstream at ${base} did not answer within ${r.budgetMs! / 1000} s${tries}`,
-        true,
-      );
-    }
+    if (timer.aborted) return this.#timedOut(r);
     const reason = this.#secrets.redact(err instanceof Error ? err.message : String(err));
     if (err instanceof TransportError && err.sent) {
       this.#lost++;
@@ -157,7 +156,8 @@ export class Upstream {
         `upstream ${r.path}: the connection failed after the request went out (${reason}); ` +
           `not sent again (${this.#lost} so far)`,
       );
-      return new MaybeProcessed(
+      return new NotRetriable(
+        502,
         `the upstream at ${base} dropped the connection after receiving the request ` +
           `(${reason}); it was not sent again, as the upstream may have processed it`,
       );
@@ -169,6 +169,16 @@ export class Upstream {
   async #check(answer: TransportAnswer, path: string): Promise<void> {
     if (answer.status >= 200 && answer.status < 300) return;
     throw await errorFromAnswer(answer, this.#o.baseUrl, path, this.#secrets, this.#o.log);
+  }
+
+  /** The 504 for a spent first-byte budget: true however many attempts and fallbacks it took. */
+  #timedOut(r: Attempt): ProxyError {
+    const tries = r.attempt > 1 ? ` (${r.attempt} attempts)` : "";
+    return new ProxyError(
+      504,
+      `the upstream at ${this.#o.baseUrl} did not answer within ${r.budgetMs! / 1000} s${tries}`,
+      true,
+    );
   }
 
   #now(): number {
@@ -192,7 +202,8 @@ export class Upstream {
     const policy = this.#o.retry ?? DEFAULT_RETRY;
     const wait = this.#o.sleep ?? sleep;
     const budgetMs = this.#o.firstByteTimeoutMs || undefined;
-    const deadline = budgetMs === undefined ? undefined : this.#now() + budgetMs;
+    if (budgetMs !== undefined) trace.firstByteDeadline ??= this.#now() + budgetMs;
+    const deadline = trace.firstByteDeadline;
     let waited = 0;
     for (let attempt = 1;; attempt++) {
       trace.attempts = attempt;
@@ -275,17 +286,6 @@ export class Upstream {
     } finally {
       clearTimeout(id);
     }
-    let json: { data?: unknown } | undefined;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    if (!json || !Array.isArray(json.data)) {
-      throw new ProxyError(502, "upstream /models answer has no data array");
-    }
-    return json.data.filter((m): m is UpstreamModel =>
-      m !== null && typeof m === "object" && typeof (m as UpstreamModel).id === "string"
-    );
+    return parseListing(text);
   }
 }

@@ -4,7 +4,7 @@
  * targets", 502/503/504), how long to wait (capped exponential backoff with full jitter, or the
  * upstream's `Retry-After`), and the per-request budget (attempts and total wait). Quota and
  * free-tier caps, and 400/401/402/404, are never retried: waiting will not fix them; nor is a
- * request the upstream may already have processed (`MaybeProcessed`).
+ * request the upstream may already have processed, or a redirect (`NotRetriable`).
  */
 import { ProxyError } from "../base/errors.ts";
 
@@ -32,20 +32,21 @@ const PERMANENT_429 =
 const TRANSIENT_500 = /exhausted all available targets|no result returned from upstream/i;
 
 /**
- * A failure after the request may have reached the upstream (the connection broke once it went
- * out): another attempt, or a fallback model, could make the upstream do the work and bill it
- * twice, so it is never retried.
+ * A failure that another attempt must not follow, whatever its status: a request the upstream
+ * may already have processed (the connection broke once it went out), where another attempt or
+ * a fallback model could make it do the work and bill it twice; or a redirect, which no retry
+ * will change. Never retried, never handed to a fallback.
  */
-export class MaybeProcessed extends ProxyError {
-  constructor(message: string) {
-    super(502, message);
-    this.name = "MaybeProcessed";
+export class NotRetriable extends ProxyError {
+  constructor(status: number, message: string) {
+    super(status, message);
+    this.name = "NotRetriable";
   }
 }
 
 /** True when a failure before the first byte is worth another attempt. */
 export function isTransient(err: ProxyError): boolean {
-  if (err instanceof MaybeProcessed) return false;
+  if (err instanceof NotRetriable) return false;
   switch (err.status) {
     case 429:
       return !PERMANENT_429.test(err.message);

@@ -84,7 +84,9 @@ class Exchange implements Dispatcher.DispatchHandler, ChunkSource {
   #started = false;
   #queue: Uint8Array[] = [];
   #queued = 0;
-  #waiting: { resolve: (chunk: Uint8Array | undefined) => void; reject: (e: unknown) => void } | undefined;
+  #waiting:
+    | { resolve: (chunk: Uint8Array | undefined) => void; reject: (e: unknown) => void }
+    | undefined;
   #ended = false;
   #error: unknown;
 
@@ -116,11 +118,15 @@ class Exchange implements Dispatcher.DispatchHandler, ChunkSource {
     else this.#started = true;
   }
 
-  onResponseStart(_c: Controller, status: number, raw: Record<string, string | string[] | undefined>) {
+  onResponseStart(
+    _c: Controller,
+    status: number,
+    raw: Record<string, string | string[] | undefined>,
+  ) {
     if (status < 200) return; // 100 Continue and the like
     const headers = new Headers();
     for (const [name, value] of Object.entries(raw)) {
-      if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+      if (Array.isArray(value)) { for (const v of value) headers.append(name, v); }
       else if (value !== undefined) headers.append(name, value);
     }
     this.#headDone = true;
@@ -206,7 +212,9 @@ function describe(err: Error): string {
   const cause = (err as { cause?: unknown }).cause;
   const code = (err as { code?: unknown }).code ??
     (cause instanceof Error ? (cause as { code?: unknown }).code : undefined);
-  const detail = cause instanceof Error && cause.message !== err.message ? `: ${cause.message}` : "";
+  const detail = cause instanceof Error && cause.message !== err.message
+    ? `: ${cause.message}`
+    : "";
   return typeof code === "string" && !err.message.includes(code)
     ? `${err.message}${detail} (${code})`
     : `${err.message}${detail}`;

@@ -1,8 +1,8 @@
 /**
  * Fault tests for the upstream client through the whole proxy: retry-then-success, the retry
- * budget, Retry-After, no retry for client/auth/quota errors, connection refused, a slow first
- * byte, a stall mid-stream, a stream that outlasts the first-byte time-out, a connection that
- * breaks mid-stream. Each asserts the exact status and body or final line, and that nothing
+ * budget, Retry-After, no retry for client/auth/quota errors, connection refused, one first-byte
+ * budget for all attempts, a client that leaves before the first byte, a stall mid-stream, a
+ * stream that outlasts the first-byte time-out, a connection that breaks mid-stream. Each asserts the exact status and body or final line, and that nothing
  * hangs (time-outs are set to a fraction of a second).
  */
 import assert from "node:assert/strict";
@@ -98,21 +98,75 @@ Deno.test("connection refused: retried, then 502 naming the upstream", async () 
   assert.equal(p.waits.length, 2);
 });
 
-Deno.test("a slow first byte times out as 504, is retried, and a later success is served", async () => {
-  await using p = startProxy({ config: { first_byte_timeout_seconds: 0.2 } });
-  p.upstream.enqueue(CHAT, { pieces: textStream(["late"]), before: 2000 });
-  p.upstream.enqueue(CHAT, { pieces: textStream(["quick"]) });
-  const res = await post(p, "/api/chat", { ...ask, stream: false });
-  assert.equal(res.status, 200);
-  assert.equal((await res.json()).message.content, "quick");
-
-  await using q = startProxy({ config: { first_byte_timeout_seconds: 0.2, retry_attempts: 1 } });
+Deno.test("one first-byte budget covers every attempt: a slow first byte ends it with a true 504", async () => {
+  // An upstream that takes the request and never answers: one attempt spends the budget, so the
+  // client waits the budget, not attempts × budget, and is told how long it waited.
+  await using q = startProxy({ config: { first_byte_timeout_seconds: 0.2 } });
   q.upstream.enqueue(CHAT, { pieces: textStream(["late"]), before: 2000 });
+  q.upstream.enqueue(CHAT, { pieces: textStream(["never"]) });
   const timedOut = await post(q, "/api/chat", ask);
   assert.equal(timedOut.status, 504);
   assert.deepEqual(await timedOut.json(), {
     error: `the upstream at ${q.upstream.url} did not answer within 0.2 s`,
   });
+  assert.equal(q.upstream.calls(CHAT).length, 1);
+  assert.deepEqual(q.waits, []);
+
+  // A quick transient failure is retried inside the budget; the 504 counts both attempts.
+  await using p = startProxy({ config: { first_byte_timeout_seconds: 0.2 } });
+  p.upstream.enqueue(CHAT, { ...capacity, headers: { "retry-after": "0" } });
+  p.upstream.enqueue(CHAT, { pieces: textStream(["late"]), before: 2000 });
+  const res = await post(p, "/api/chat", { ...ask, stream: false });
+  assert.equal(res.status, 504);
+  assert.deepEqual(await res.json(), {
+    error: `the upstream at ${p.upstream.url} did not answer within 0.2 s (2 attempts)`,
+  });
+  assert.equal(p.upstream.calls(CHAT).length, 2);
+  assert.deepEqual(p.waits, [0]);
+});
+
+Deno.test("a wait between attempts that would outlast the first-byte budget is not taken", async () => {
+  await using p = startProxy({ config: { first_byte_timeout_seconds: 1 } });
+  p.upstream.enqueue(CHAT, { ...capacity, headers: { "retry-after": "2" } });
+  p.upstream.enqueue(CHAT, { pieces: textStream(["never"]) });
+  const res = await post(p, "/api/chat", ask);
+  assert.equal(res.status, 429);
+  await res.body?.cancel();
+  assert.equal(p.upstream.calls(CHAT).length, 1);
+  assert.deepEqual(p.waits, []);
+});
+
+Deno.test("a client that leaves before the first byte aborts the upstream request", async () => {
+  let received = 0;
+  let aborted = 0;
+  const upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (r) => {
+    if (r.method === "GET") return Response.json({ data: [{ id: QWEN }] });
+    received++;
+    return new Promise<Response>((resolve) => {
+      r.signal.addEventListener("abort", () => {
+        aborted++;
+        resolve(new Response("late"));
+      });
+    });
+  });
+  try {
+    await using p = startProxy({
+      config: { base_url: `http://127.0.0.1:${upstream.addr.port}/v1` },
+    });
+    const controller = new AbortController();
+    const res = post(p, "/api/chat", ask, { signal: controller.signal }).catch(() => undefined);
+    const settle = async (done: () => boolean) => {
+      for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    await settle(() => received === 1);
+    controller.abort();
+    await res;
+    await settle(() => aborted === 1);
+    assert.equal(aborted, 1);
+    assert.equal(received, 1);
+  } finally {
+    await upstream.shutdown();
+  }
 });
 
 Deno.test("a stream that stalls mid-way ends with an error line and closes the upstream", async () => {

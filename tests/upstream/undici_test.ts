@@ -1,0 +1,177 @@
+/**
+ * The transport's promise: no request is ever sent twice. An upstream that reads a POST on a
+ * reused keep-alive connection and then resets it (RST) or closes it (FIN) must see that POST
+ * exactly once, for chat (streamed and not, Ollama and OpenAI doors) and for embeddings, and
+ * the client gets a 502 saying why it was not sent again; `fetch` sent it twice. Also: a POST
+ * whose connection is refused before it goes out is still retried, a client that leaves while
+ * waiting aborts the upstream request, and the proxy variables choose the route.
+ */
+import assert from "node:assert/strict";
+import net from "node:net";
+import { FAKE_MODELS } from "../_fake_upstream.ts";
+import { post, startProxy } from "../_helpers.ts";
+import { proxySettings } from "../../lib/upstream/undici.ts";
+
+const QWEN = "Qwen/Qwen3-32B-TEE";
+const BGE = "BAAI/bge-m3";
+const WARM = "warm";
+const ONCE = "bill me once";
+
+/** One request as the raw upstream read it. */
+interface Seen {
+  method: string;
+  path: string;
+  body: Record<string, unknown> | undefined;
+  /** True when an earlier request was served on the same connection. */
+  reused: boolean;
+}
+
+const sseAnswer = [
+  `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: "hi" } }] })}\n\n`,
+  `data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }] })}\n\n`,
+  "data: [DONE]\n\n",
+].join("");
+
+/** What a well-behaved upstream answers `seen` with: [content type, body]. */
+function goodAnswer(seen: Seen): [string, string] {
+  if (seen.method === "GET") return ["application/json", JSON.stringify({ data: FAKE_MODELS })];
+  if (seen.path.endsWith("/embeddings")) {
+    return ["application/json", JSON.stringify({ data: [{ index: 0, embedding: [0.6, 0.8] }] })];
+  }
+  if (seen.body?.stream) return ["text/event-stream", sseAnswer];
+  const message = { role: "assistant", content: "hi" };
+  return [
+    "application/json",
+    JSON.stringify({ choices: [{ index: 0, message, finish_reason: "stop" }] }),
+  ];
+}
+
+/**
+ * A raw HTTP/1.1 upstream on `node:net`: it answers every GET and every POST that mentions
+ * `warm` with keep-alive, and reads any other POST whole, then resets or closes its connection.
+ */
+function droppingUpstream(drop: "reset" | "close") {
+  const seen: Seen[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => {});
+    let buffer = Buffer.alloc(0);
+    let served = 0;
+    socket.on("data", (data: Buffer) => {
+      buffer = Buffer.concat([buffer, data]);
+      for (;;) {
+        const end = buffer.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        const head = buffer.subarray(0, end).toString("latin1");
+        const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+        if (buffer.length < end + 4 + length) return;
+        const text = buffer.subarray(end + 4, end + 4 + length).toString("utf8");
+        buffer = buffer.subarray(end + 4 + length);
+        const [method = "", target = ""] = head.split(" ");
+        const request: Seen = {
+          method,
+          path: target,
+          body: text ? JSON.parse(text) : undefined,
+          reused: served > 0,
+        };
+        seen.push(request);
+        if (method === "POST" && !text.includes(WARM)) {
+          if (drop === "reset") socket.resetAndDestroy();
+          else socket.destroy();
+          return;
+        }
+        served++;
+        const [type, body] = goodAnswer(request);
+        socket.write(
+          `HTTP/1.1 200 OK\r\ncontent-type: ${type}\r\ncontent-length: ${
+            Buffer.byteLength(body)
+          }\r\nconnection: keep-alive\r\n\r\n${body}`,
+        );
+      }
+    });
+  });
+  const listening = new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    listening,
+    get url() {
+      return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/v1`;
+    },
+    /** The POSTs the test did not mark as warm-up. */
+    billed: () => seen.filter((s) => s.method === "POST" && !JSON.stringify(s.body).includes(WARM)),
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** A request through the proxy, by door and kind. */
+interface Case {
+  name: string;
+  path: string;
+  body: (text: string) => Record<string, unknown>;
+}
+
+const chat = (text: string) => ({ model: QWEN, messages: [{ role: "user", content: text }] });
+const CASES: Case[] = [
+  { name: "/api/chat streamed", path: "/api/chat", body: (t) => chat(t) },
+  {
+    name: "/api/chat not streamed",
+    path: "/api/chat",
+    body: (t) => ({ ...chat(t), stream: false }),
+  },
+  {
+    name: "/v1/chat/completions streamed",
+    path: "/v1/chat/completions",
+    body: (t) => ({ ...chat(t), stream: true }),
+  },
+  { name: "/v1/chat/completions not streamed", path: "/v1/chat/completions", body: chat },
+  { name: "/api/embed", path: "/api/embed", body: (t) => ({ model: BGE, input: [t] }) },
+  { name: "/v1/embeddings", path: "/v1/embeddings", body: (t) => ({ model: BGE, input: t }) },
+];
+
+for (const drop of ["reset", "close"] as const) {
+  Deno.test(`a POST read by the upstream, which then ${drop}s the reused connection, is sent once`, async () => {
+    const upstream = droppingUpstream(drop);
+    await upstream.listening;
+    try {
+      await using p = startProxy({ config: { base_url: upstream.url } });
+      for (const c of CASES) {
+        const warm = await post(p, c.path, c.body(WARM));
+        assert.equal(warm.status, 200, `${c.name} warm-up: ${await warm.text()}`);
+        const before = upstream.billed().length;
+        const res = await post(p, c.path, c.body(ONCE));
+        const text = await res.text();
+        assert.equal(res.status, 502, `${c.name}: ${text}`);
+        assert.match(text, /dropped the connection after receiving the request/, c.name);
+        assert.match(text, /it was not sent again/, c.name);
+        // A re-send would come at once; give it time to arrive all the same.
+        await new Promise((r) => setTimeout(r, 50));
+        const billed = upstream.billed().slice(before);
+        assert.equal(billed.length, 1, `${c.name}: the upstream saw ${billed.length} POSTs`);
+        assert.ok(billed[0]!.reused, `${c.name}: the POST did not go out on a reused connection`);
+      }
+      assert.equal(p.deps.upstream.connectionsLost, CASES.length);
+      assert.ok(
+        p.logs.some((l) => /WARN upstream \/chat\/completions: the connection failed/.test(l)),
+      );
+    } finally {
+      await upstream.close();
+    }
+  });
+}
+
+Deno.test("proxySettings: lowercase names first, NO_PROXY only beside a proxy", () => {
+  assert.deepEqual(proxySettings({}), {});
+  assert.deepEqual(proxySettings({ NO_PROXY: "localhost" }), {});
+  assert.deepEqual(
+    proxySettings({ HTTPS_PROXY: "http://a:3128", https_proxy: "http://b:3128" }),
+    { httpsProxy: "http://b:3128", noProxy: "" },
+  );
+  assert.deepEqual(
+    proxySettings({ HTTP_PROXY: "http://a:3128", no_proxy: "localhost,.lan" }),
+    { httpProxy: "http://a:3128", noProxy: "localhost,.lan" },
+  );
+});
