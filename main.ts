@@ -54,7 +54,7 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const { config, configPath, aliasesPath, demo } = loaded;
+  const { config, configPath, aliasesPath, demo, upstreamCa } = loaded;
   let aliasStore: AliasStore;
   try {
     // A demo session's `ollama cp` must not leave demo aliases in the real aliases file.
@@ -66,6 +66,8 @@ async function main(): Promise<number> {
   const { deps, handler } = createApp(config, {
     aliasStore,
     shutdown: shutdown.signal,
+    env: inputs.env,
+    ...(upstreamCa ? { upstreamCa } : {}),
     ...(demo ? { fetch: demoFetch } : {}),
   });
   if (demo) deps.log.warn(DEMO_BANNER);

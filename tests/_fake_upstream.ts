@@ -100,20 +100,24 @@ export class FakeUpstream {
   readonly #queues = new Map<string, Reply[]>();
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
 
-  private constructor() {
+  readonly #scheme: string;
+
+  private constructor(tls?: { cert: string; key: string }) {
+    this.#scheme = tls ? "https" : "http";
     this.#server = Deno.serve(
-      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      { hostname: "127.0.0.1", port: 0, onListen: () => {}, ...tls },
       (r) => this.#handle(r),
     );
   }
 
-  static start(): FakeUpstream {
-    return new FakeUpstream();
+  /** Starts the fake upstream; with `tls` (PEM certificate chain and key) it speaks HTTPS. */
+  static start(options: { tls?: { cert: string; key: string } } = {}): FakeUpstream {
+    return new FakeUpstream(options.tls);
   }
 
   /** Base URL including `/v1`, as the proxy's `base_url`. */
   get url(): string {
-    return `http://127.0.0.1:${this.#server.addr.port}/v1`;
+    return `${this.#scheme}://127.0.0.1:${this.#server.addr.port}/v1`;
   }
 
   /** Queues a reply for the next request to `path` (e.g. `/v1/chat/completions`). */

@@ -3,7 +3,7 @@
  * against a `FakeUpstream`, with a made-up token and a log sink the test can read.
  */
 import type { AliasStore } from "../lib/models/aliases_file.ts";
-import { createApp } from "../lib/app.ts";
+import { type AppOptions, createApp } from "../lib/app.ts";
 import { type Config, validateConfig } from "../lib/config/config.ts";
 import type { ServerDeps } from "../lib/server/router.ts";
 import { FakeUpstream } from "./_fake_upstream.ts";
@@ -40,13 +40,16 @@ export function startProxy(
     upstream?: FakeUpstream;
     /** Where `/api/copy` aliases persist; in memory when absent, so tests never write files. */
     aliasStore?: AliasStore;
+    /** The environment (proxy variables) and the extra certificate authorities. */
+    app?: Pick<AppOptions, "env" | "upstreamCa">;
   } = {},
 ): TestProxy {
   const upstream = options.upstream ?? FakeUpstream.start();
   const logs: string[] = [];
   const waits: number[] = [];
   const config = testConfig(upstream.url, options.config);
-  const { deps, handler } = createApp(config, {
+  const app = createApp(config, {
+    ...options.app,
     logSink: (_level, line) => logs.push(line),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.aliasStore ? { aliasStore: options.aliasStore } : {}),
@@ -55,9 +58,11 @@ export function startProxy(
       return Promise.resolve();
     },
   });
+  const { deps, handler } = app;
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handler);
   const close = async () => {
     await server.shutdown();
+    await app.close();
     await upstream.close();
   };
   return {

@@ -48,6 +48,7 @@ export interface Config {
   readonly shutdown_grace_seconds: number;
   readonly fallbacks: Readonly<Record<string, readonly string[]>>;
   readonly upstreams: readonly UpstreamConfig[];
+  readonly upstream_ca_file: string | null;
   readonly defaults: Readonly<Record<string, unknown>>;
 }
 
@@ -89,6 +90,7 @@ export const DEFAULTS: Omit<Config, "api_token" | "embed_base_url"> & {
   shutdown_grace_seconds: 10,
   fallbacks: {},
   upstreams: [],
+  upstream_ca_file: null,
   defaults: unsetParams(),
 };
 
@@ -148,6 +150,7 @@ const CHECKS: Record<keyof Config, Check> = {
       ? v
       : fail(k, v, "expected an object of model → [fallback models]"),
   upstreams: checkUpstreams,
+  upstream_ca_file: optionalString,
 };
 
 /** Checks the keys of a parsed `config.json` object; `_`-prefixed keys are comments. */

@@ -112,6 +112,8 @@ export async function loadConfig(
     configPath: string | null;
     /** The aliases file: `aliases_file`, else `aliases.json` beside the config file (or here). */
     aliasesPath: string;
+    /** The PEM text of `upstream_ca_file`, when set. */
+    upstreamCa?: string;
   }
 > {
   const flags = parseFlags(inputs.args);
@@ -151,5 +153,27 @@ export async function loadConfig(
   const loadedPath = fileText === undefined ? null : configPath;
   const aliasesPath = config.aliases_file ??
     (loadedPath === null ? "aliases.json" : join(dirname(loadedPath), "aliases.json"));
-  return { help: false, demo, config, configPath: loadedPath, aliasesPath };
+  const upstreamCa = await readCaFile(config.upstream_ca_file, inputs.readTextFile);
+  return {
+    help: false,
+    demo,
+    config,
+    configPath: loadedPath,
+    aliasesPath,
+    ...(upstreamCa === undefined ? {} : { upstreamCa }),
+  };
+}
+
+/** Reads `upstream_ca_file`: it must exist and hold at least one PEM certificate. */
+async function readCaFile(
+  path: string | null,
+  readTextFile: ReadTextFile,
+): Promise<string | undefined> {
+  if (path === null) return undefined;
+  const text = await readTextFile(path);
+  if (text === undefined) throw new ConfigError(`upstream_ca_file: ${path} not found`);
+  if (!text.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new ConfigError(`upstream_ca_file: ${path} holds no PEM certificate`);
+  }
+  return text;
 }

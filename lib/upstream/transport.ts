@@ -56,7 +56,7 @@ export interface Transport {
    * the reason of the signal that aborted.
    */
   send(request: TransportRequest): Promise<TransportAnswer>;
-  /** Closes every connection (tests, the end of the process). */
+  /** Closes every connection, ending requests still open (tests, the end of the process). */
   close(): Promise<void>;
 }
 

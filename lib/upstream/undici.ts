@@ -51,21 +51,42 @@ export function proxySettings(
 
 /** Creates the undici transport. */
 export function undiciTransport(options: UndiciOptions = {}): Transport {
+  const tlsOptions = options.ca ? { secureContext: withAuthorities(options.ca) } : undefined;
   const agentOptions: Agent.Options = {
     connections: MAX_CONNECTIONS,
     // The client's own budget and idle watch time the answer; undici's would cut long streams.
     headersTimeout: 0,
     bodyTimeout: 0,
-    ...(options.ca ? { connect: { ca: [...tls.rootCertificates, options.ca] } } : {}),
+    ...(tlsOptions ? { connect: tlsOptions } : {}),
   };
   const proxy = proxySettings(options.env ?? {});
-  const dispatcher: Dispatcher = proxy.noProxy !== undefined
-    ? new EnvHttpProxyAgent({ ...agentOptions, ...proxy })
-    : new Agent(agentOptions);
+  const dispatcher: Dispatcher = proxy.noProxy === undefined
+    ? new Agent(agentOptions)
+    : new EnvHttpProxyAgent({
+      ...agentOptions,
+      // Empty, not absent: undici would read the process environment for a missing one.
+      httpProxy: proxy.httpProxy ?? "",
+      httpsProxy: proxy.httpsProxy ?? "",
+      noProxy: proxy.noProxy,
+      // Plain-HTTP upstreams are tunnelled too, so the proxy only has to speak CONNECT.
+      proxyTunnel: true,
+      ...(tlsOptions ? { requestTls: tlsOptions } : {}),
+    });
   return {
     send: (request) => new Exchange(dispatcher, request).head,
-    close: () => dispatcher.close(),
+    close: () => dispatcher.destroy(),
   };
+}
+
+/**
+ * A TLS context that trusts the usual roots and the certificates of `pem` besides. (The `ca`
+ * option would replace the roots, so Chutes would stop verifying; reading the roots to pass them
+ * along needs the `--allow-sys` permission.)
+ */
+function withAuthorities(pem: string): tls.SecureContext {
+  const context = tls.createSecureContext();
+  (context as unknown as { context: { addCACert(pem: string): void } }).context.addCACert(pem);
+  return context;
 }
 
 type Controller = Dispatcher.DispatchController;

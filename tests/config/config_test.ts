@@ -486,3 +486,23 @@ Deno.test("config.example.json is valid, lists every key, and the README documen
     assert.ok(readme.includes(env), `README lacks ${env}`);
   }
 });
+
+Deno.test("upstream_ca_file: read at start-up; a missing file or one without a certificate stops it", async () => {
+  const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  const files = { "config.json": JSON.stringify({ upstream_ca_file: "ca.pem" }), "ca.pem": pem };
+  const result = await loadConfig({
+    args: [],
+    env: { CHUTES_API_TOKEN: TOKEN },
+    readTextFile: (path) => Promise.resolve(files[path as keyof typeof files]),
+  });
+  assert.ok(!result.help);
+  assert.equal(result.config.upstream_ca_file, "ca.pem");
+  assert.equal(result.upstreamCa, pem);
+  await loadFails([], { CHUTES_API_TOKEN: TOKEN }, { "config.json": files["config.json"] }, [
+    "upstream_ca_file",
+    "ca.pem not found",
+  ]);
+  await loadFails([], { CHUTES_API_TOKEN: TOKEN }, { ...files, "ca.pem": "not a certificate" }, [
+    "upstream_ca_file: ca.pem holds no PEM certificate",
+  ]);
+});

@@ -8,8 +8,9 @@
  */
 import assert from "node:assert/strict";
 import net from "node:net";
-import { FAKE_MODELS } from "../_fake_upstream.ts";
-import { post, startProxy } from "../_helpers.ts";
+import { FAKE_MODELS, FakeUpstream, textStream } from "../_fake_upstream.ts";
+import { post, startProxy, TEST_TOKEN } from "../_helpers.ts";
+import { spawnMain } from "../_process.ts";
 import { proxySettings } from "../../lib/upstream/undici.ts";
 
 const QWEN = "Qwen/Qwen3-32B-TEE";
@@ -174,4 +175,207 @@ Deno.test("proxySettings: lowercase names first, NO_PROXY only beside a proxy", 
     proxySettings({ HTTP_PROXY: "http://a:3128", no_proxy: "localhost,.lan" }),
     { httpProxy: "http://a:3128", noProxy: "localhost,.lan" },
   );
+});
+
+/** Runs `openssl` with `args` in `dir`; throws with its message when it fails. */
+async function openssl(dir: string, args: string[]): Promise<void> {
+  const out = await new Deno.Command("openssl", { args, cwd: dir, stdout: "null", stderr: "piped" })
+    .output();
+  if (!out.success) throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
+}
+
+/**
+ * A throw-away certificate authority and a certificate for 127.0.0.1 signed by it, made for
+ * this test run in `dir` (P-256 keys, valid one day); nothing here is ever committed.
+ */
+async function testCertificates(dir: string): Promise<{ ca: string; cert: string; key: string }> {
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+  await openssl(dir, [
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-days",
+    "1",
+    "-subj",
+    "/CN=ollama-chutes-proxy test CA",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign",
+  ]);
+  await openssl(dir, [
+    "req",
+    ...ec,
+    "-keyout",
+    "srv.key",
+    "-out",
+    "srv.csr",
+    "-subj",
+    "/CN=127.0.0.1",
+  ]);
+  await Deno.writeTextFile(
+    `${dir}/ext.cnf`,
+    "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+  );
+  await openssl(dir, [
+    "x509",
+    "-req",
+    "-in",
+    "srv.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    "srv.pem",
+    "-days",
+    "1",
+    "-extfile",
+    "ext.cnf",
+  ]);
+  const read = (name: string) => Deno.readTextFile(`${dir}/${name}`);
+  return { ca: await read("ca.pem"), cert: await read("srv.pem"), key: await read("srv.key") };
+}
+
+/** An HTTP proxy that only tunnels (`CONNECT host:port`), recording each target. */
+function connectProxy() {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const targets: string[] = [];
+  const open = new Set<Deno.Conn>();
+  const tunnel = async (client: Deno.Conn) => {
+    open.add(client);
+    let head = "";
+    const buffer = new Uint8Array(4096);
+    while (!head.includes("\r\n\r\n")) {
+      const n = await client.read(buffer);
+      if (n === null) return client.close();
+      head += new TextDecoder().decode(buffer.subarray(0, n));
+    }
+    const target = /^CONNECT (\S+):(\d+) HTTP\/1\.1\r\n/.exec(head);
+    if (!target) {
+      await client.write(new TextEncoder().encode("HTTP/1.1 405 Only CONNECT\r\n\r\n"));
+      return client.close();
+    }
+    targets.push(`${target[1]}:${target[2]}`);
+    const server = await Deno.connect({ hostname: target[1]!, port: Number(target[2]) });
+    open.add(server);
+    await client.write(new TextEncoder().encode("HTTP/1.1 200 Connection Established\r\n\r\n"));
+    await Promise.allSettled([
+      client.readable.pipeTo(server.writable),
+      server.readable.pipeTo(client.writable),
+    ]);
+  };
+  const accepting = (async () => {
+    for await (const conn of listener) tunnel(conn).catch(() => {});
+  })();
+  return {
+    url: `http://127.0.0.1:${listener.addr.port}`,
+    targets,
+    close: async () => {
+      listener.close();
+      await accepting;
+      for (const conn of open) {
+        try {
+          conn.close();
+        } catch { /* already closed */ }
+      }
+    },
+  };
+}
+
+const hasOpenssl = await new Deno.Command("openssl", { args: ["version"], stdout: "null" })
+  .output().then((o) => o.success, () => false);
+
+Deno.test({
+  name: "TLS: a self-signed upstream is refused, and trusted with its CA from upstream_ca_file",
+  ignore: !hasOpenssl,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "tls_test_" });
+    try {
+      const certs = await testCertificates(dir);
+      const tls = { cert: certs.cert, key: certs.key };
+      {
+        const upstream = FakeUpstream.start({ tls });
+        await using p = startProxy({
+          upstream,
+          config: { base_url: upstream.url, models: [QWEN] },
+        });
+        const res = await post(p, "/api/chat", { ...chat("hi"), stream: false });
+        assert.equal(res.status, 502);
+        assert.match((await res.json()).error, /cannot reach the upstream at https:.*cert/i);
+        assert.equal(upstream.requests.length, 0);
+      }
+      const upstream = FakeUpstream.start({ tls });
+      const config = { base_url: upstream.url, models: [QWEN] };
+      await using p = startProxy({ upstream, config, app: { upstreamCa: certs.ca } });
+      upstream.enqueue("/v1/chat/completions", { pieces: textStream(["secure"]) });
+      const res = await post(p, "/api/chat", { ...chat("hi"), stream: false });
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.equal((await res.json()).message.content, "secure");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "main.ts: upstream_ca_file adds to the usual roots, and HTTPS_PROXY tunnels every upstream",
+  ignore: !hasOpenssl || Deno.build.os === "windows",
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "tls_test_" });
+    const tunnel = connectProxy();
+    // "public" stands for a public authority: Deno's DENO_CERT adds it to the usual roots.
+    await Deno.mkdir(`${dir}/public`);
+    await Deno.mkdir(`${dir}/local`);
+    const publicCerts = await testCertificates(`${dir}/public`);
+    const localCerts = await testCertificates(`${dir}/local`);
+    await using chutes = FakeUpstream.start({ tls: publicCerts });
+    await using local = FakeUpstream.start({ tls: localCerts });
+    local.models = [{ id: "local/model" }];
+    const proxy = await spawnMain(["--port", "0"], {
+      CHUTES_API_TOKEN: TEST_TOKEN,
+      CHUTES_BASE_URL: chutes.url,
+      DENO_CERT: `${dir}/public/ca.pem`,
+      HTTPS_PROXY: tunnel.url,
+    }, {
+      prepare: async (cwd) => {
+        await Deno.writeTextFile(`${cwd}/local-ca.pem`, localCerts.ca);
+        await Deno.writeTextFile(
+          `${cwd}/config.json`,
+          JSON.stringify({
+            upstream_ca_file: "local-ca.pem",
+            upstreams: [{ name: "local", base_url: local.url, api_token: null }],
+          }),
+        );
+      },
+    });
+    try {
+      const [, port] = await proxy.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)/, 15_000);
+      for (const [upstream, model] of [[chutes, QWEN], [local, "local/model"]] as const) {
+        upstream.enqueue("/v1/chat/completions", { pieces: textStream([`from ${model}`]) });
+        const res = await fetch(`http://127.0.0.1:${port}/api/chat`, {
+          method: "POST",
+          body: JSON.stringify({
+            model,
+            messages: [{ role: "user", content: "hi" }],
+            stream: false,
+          }),
+        });
+        assert.equal(res.status, 200, await res.clone().text());
+        assert.equal((await res.json()).message.content, `from ${model}`);
+        assert.equal(upstream.calls("/v1/chat/completions").length, 1);
+      }
+      const hosts = new Set([new URL(chutes.url).host, new URL(local.url).host]);
+      assert.deepEqual(new Set(tunnel.targets), hosts);
+    } finally {
+      await proxy.stop("SIGKILL");
+      await tunnel.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
