@@ -12,7 +12,9 @@
  * A request fails on a non-2xx status, a network error, an error line, a missing final line, or
  * a token count other than `--tokens`. The first `--warmup` requests are not measured; the
  * measured window opens when the first measured request starts and closes when the last ends.
- * Every token line read inside the window counts for tokens/s and CPU per token; each `--pid`
+ * The gap is the time from one content token's arrival to the next's within an answer (tokens
+ * that arrive in one network read are 0 apart). Every token line read inside the window counts
+ * for tokens/s and CPU per token; each `--pid`
  * process's CPU time (from /proc) is sampled at both ends of the window. Workers start spread
  * over `--ramp-ms`, so slow streams are out of phase like real users'. Bounded: no new request
  * starts after `--max-seconds`, each request is aborted after `--timeout-ms`.
@@ -33,6 +35,8 @@ export interface LoadResult {
   tokens: number;
   ttftMs: { p50: number; p99: number };
   totalMs: { p50: number; p99: number };
+  /** Time between one content token's arrival and the next's, within each answer. */
+  gapMs: { p50: number; p99: number };
   /** CPU µs spent in the window per process name (`load` is this process). */
   cpuMicros: Record<string, number | null>;
   /** The same divided by the tokens read in the window. */
@@ -121,6 +125,7 @@ export async function runLoad(o: Options): Promise<LoadResult> {
   const total = o.warmup + o.requests;
   const ttft: number[] = [];
   const times: number[] = [];
+  const gaps: number[] = [];
   const failureSamples: string[] = [];
   let failures = 0;
   let nextIndex = 0;
@@ -144,19 +149,24 @@ export async function runLoad(o: Options): Promise<LoadResult> {
   const oneRequest = async (conn: Http1Connection, measured: boolean): Promise<void> => {
     const t0 = performance.now();
     let first: number | undefined;
+    let last: number | undefined;
+    const ownGaps: number[] = [];
     let tokens = 0;
     let done = false;
     let error: string | undefined;
     const decoder = new TextDecoder();
     let pending = "";
     const onBody = (bytes: Uint8Array) => {
+      const now = performance.now();
       const text = pending + decoder.decode(bytes, { stream: true });
       let start = 0;
       for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", start)) {
         const kind = classify(text.slice(start, nl));
         start = nl + 1;
         if (kind === "token") {
-          first ??= performance.now();
+          first ??= now;
+          if (last !== undefined) ownGaps.push(now - last);
+          last = now;
           tokens++;
           if (windowOpen) windowTokens++;
         } else if (kind === "done") done = true;
@@ -184,6 +194,7 @@ export async function runLoad(o: Options): Promise<LoadResult> {
     const end = performance.now();
     ttft.push(first! - t0);
     times.push(end - t0);
+    for (const gap of ownGaps) gaps.push(gap);
   };
 
   const worker = async (delayMs: number) => {
@@ -221,6 +232,7 @@ export async function runLoad(o: Options): Promise<LoadResult> {
   }
   ttft.sort((a, b) => a - b);
   times.sort((a, b) => a - b);
+  gaps.sort((a, b) => a - b);
   return {
     requests: times.length + failures,
     failures,
@@ -231,6 +243,7 @@ export async function runLoad(o: Options): Promise<LoadResult> {
     tokens: windowTokens,
     ttftMs: { p50: percentile(ttft, 50), p99: percentile(ttft, 99) },
     totalMs: { p50: percentile(times, 50), p99: percentile(times, 99) },
+    gapMs: { p50: percentile(gaps, 50), p99: percentile(gaps, 99) },
     cpuMicros: cpu,
     cpuMicrosPerToken: perToken,
     truncated,

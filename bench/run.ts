@@ -2,7 +2,7 @@
  * `deno task bench`: for each profile, starts a fake upstream, then measures in turn **direct**
  * (the load generator reading SSE from the upstream — the limit), the **pass-through** (the
  * floor for a Deno proxy) and **the proxy** (`main.ts`, NDJSON from `/api/chat`), each server
- * in a fresh process. Prints a table with ratios and the issue-5 targets, and writes the
+ * in a fresh process. Prints a table with ratios and the issue-11 targets, and writes the
  * results as JSON to `bench/results/<timestamp>.json`. See bench/README.md.
  *
  *   deno task bench                      quick set (under a minute)
@@ -10,6 +10,7 @@
  *   deno task bench --profiles a,c -n 500 --cpu-prof
  *   deno task bench --proxy /tmp/snap/main.ts --label abc1234   measure another checkout
  *   deno task bench --modes direct,passthrough,passthrough-js,proxy   add the converter floor
+ *   deno task bench --profiles b,d --rounds 3 --after-wave 120   (b) three times, RSS after (d)
  */
 import { parseArgs } from "node:util";
 import type { LoadResult } from "./load.ts";
@@ -17,7 +18,7 @@ import { freePort, type Server, spawnDeno, startServer, stopServer } from "./pro
 import { memoryMB } from "./proc.ts";
 import { machine, printProfile, printTargets, targets } from "./report.ts";
 
-/** One load shape of issue 5. */
+/** One load shape. */
 export interface Profile {
   id: string;
   title: string;
@@ -32,7 +33,7 @@ export interface Profile {
   rampMs: number;
 }
 
-/** The profiles of issue 5. */
+/** The profiles of issues 5 and 11. */
 export const PROFILES: Profile[] = [
   {
     id: "a",
@@ -68,6 +69,17 @@ export const PROFILES: Profile[] = [
     rampMs: 0,
   },
   {
+    id: "e",
+    title: "one paced client: C=1, 50 tokens 5 ms apart",
+    concurrency: 1,
+    tokens: 50,
+    delayMs: 5,
+    quick: 60,
+    full: 300,
+    warmup: 5,
+    rampMs: 0,
+  },
+  {
     id: "d",
     title: "edge: C=1000, 50 tokens 20 ms apart",
     concurrency: 1000,
@@ -93,6 +105,10 @@ export interface ModeResult extends LoadResult {
   startupMs: number | null;
   idleRssMB: number | null;
   peakRssMB: number | null;
+  /** RSS `--after-wave` seconds after the load ended (profile d only). */
+  rssAfterWaveMB?: number | null;
+  /** Total p99 of each round, with `--rounds` (the figures above are the first round's). */
+  roundTotalP99Ms?: number[];
 }
 
 const here = (path: string) => new URL(path, import.meta.url).pathname;
@@ -104,14 +120,16 @@ const MODE_URL: Record<Mode, string> = {
   proxy: "/api/chat",
 };
 
-/** The flags of `deno task start`. */
-const PROXY_PERMISSIONS = [
-  "--unstable-no-legacy-abort",
-  "--allow-net",
-  "--allow-env",
-  "--allow-read",
-  "--allow-write",
-];
+/**
+ * The flags of `deno task start` in the deno.json beside `entry` (permissions, V8 flags), so
+ * each checkout is measured as it ships.
+ */
+function startFlags(entry: string): string[] {
+  const file = new URL("deno.json", `file://${entry}`).pathname;
+  const deno = JSON.parse(Deno.readTextFileSync(file)) as { tasks: Record<string, string> };
+  const words = deno.tasks.start!.split(/\s+/).slice(2); // drop `deno run`
+  return words.slice(0, words.findIndex((w) => !w.startsWith("--")));
+}
 
 interface RunOptions {
   full: boolean;
@@ -120,6 +138,10 @@ interface RunOptions {
   requests: number | undefined;
   cpuProf: string | undefined;
   maxSeconds: number;
+  /** Seconds to wait after (d) before reading the proxy's RSS again (0: not measured). */
+  afterWave: number;
+  /** Rounds of (b), for the median of its total p99 ratio. */
+  rounds: number;
 }
 
 function startMode(mode: Mode, upstream: Server, p: Profile, o: RunOptions): Promise<Server> {
@@ -140,7 +162,7 @@ function startMode(mode: Mode, upstream: Server, p: Profile, o: RunOptions): Pro
   // An empty working directory: no config.json, .env or aliases.json of the developer's.
   return startServer("proxy", port, [
     "run",
-    ...PROXY_PERMISSIONS,
+    ...startFlags(o.proxy),
     ...prof,
     o.proxy,
     "--port",
@@ -207,7 +229,8 @@ async function runMode(mode: Mode, p: Profile, upstream: Server, o: RunOptions) 
     const port = server?.port ?? upstream.port;
     const pids: Record<string, number> = { upstream: upstream.pid };
     if (server) pids.server = server.pid;
-    const load = await runLoad(`http://127.0.0.1:${port}${MODE_URL[mode]}`, mode, p, pids, o);
+    const url = `http://127.0.0.1:${port}${MODE_URL[mode]}`;
+    const load = await runLoad(url, mode, p, pids, o);
     const peakRssMB = server ? memoryMB(server.pid)?.peak ?? null : null;
     const result: ModeResult = {
       ...load,
@@ -215,6 +238,16 @@ async function runMode(mode: Mode, p: Profile, upstream: Server, o: RunOptions) 
       idleRssMB,
       peakRssMB,
     };
+    if (p.id === "b" && o.rounds > 1) {
+      result.roundTotalP99Ms = [load.totalMs.p99];
+      for (let round = 2; round <= o.rounds; round++) {
+        result.roundTotalP99Ms.push((await runLoad(url, mode, p, pids, o)).totalMs.p99);
+      }
+    }
+    if (server && p.id === "d" && o.afterWave > 0) {
+      await sleep(o.afterWave * 1000);
+      result.rssAfterWaveMB = memoryMB(server.pid)?.rss ?? null;
+    }
     return result;
   } finally {
     if (server) await stopServer(server);
@@ -263,11 +296,13 @@ function parseOptions() {
     args: Deno.args,
     options: {
       full: { type: "boolean", default: false },
-      profiles: { type: "string", default: "a,b,c,d" },
+      profiles: { type: "string", default: "a,b,c,e,d" },
       modes: { type: "string", default: DEFAULT_MODES },
       requests: { type: "string", short: "n" },
       "cpu-prof": { type: "boolean", default: false },
       "max-seconds": { type: "string", default: "120" },
+      "after-wave": { type: "string", default: "0" },
+      rounds: { type: "string", default: "1" },
       proxy: { type: "string", default: here("../main.ts") },
       label: { type: "string" },
     },
@@ -290,6 +325,8 @@ async function main(): Promise<void> {
     requests: flags.requests === undefined ? undefined : Number(flags.requests),
     cpuProf: flags["cpu-prof"] ? `${resultsDir}/prof-${stamp}` : undefined,
     maxSeconds: Number(flags["max-seconds"]),
+    afterWave: Number(flags["after-wave"]),
+    rounds: Math.max(1, Number(flags.rounds)),
   };
   const about = {
     ...await machine(),

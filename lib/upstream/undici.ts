@@ -12,6 +12,8 @@
  * `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` (either case) route through an HTTP proxy by CONNECT.
  */
 import tls from "node:tls";
+// First: undici picks up the cheaper `assert` as it loads.
+import "./undici_assert.ts";
 import { Agent, type Dispatcher, EnvHttpProxyAgent } from "undici";
 import {
   type ChunkSource,
