@@ -149,7 +149,7 @@ Deno.test("Dockerfile CMD runs main.ts with the flags of `deno task start`", asy
 
 Deno.test("release workflow compiles every target with the flags of `deno task compile`", async () => {
   const workflow = await Deno.readTextFile(`${ROOT_PATH}.github/workflows/release.yml`);
-  const compile = /deno compile ((?:--[\w-]+\s+)+)--target/.exec(workflow);
+  const compile = /deno compile ((?:--[\w=,.-]+\s+)+)--target/.exec(workflow);
   assert.ok(compile, "no `deno compile ... --target` command");
   assert.deepEqual(compile[1]!.trim().split(/\s+/), taskFlags("compile"));
   const targets = [
@@ -172,4 +172,11 @@ Deno.test("systemd unit: stops with SIGTERM and waits longer than the shutdown g
   assert.ok(Number(stop[1]) > DEFAULTS.shutdown_grace_seconds);
   assert.equal(key("MemoryDenyWriteExecute"), undefined, "V8's JIT needs W+X memory");
   assert.equal(key("EnvironmentFile"), "/etc/ollama-chutes-proxy/env");
+});
+
+Deno.test("the V8 flags of `deno task start` go into the compiled binary (and so the systemd unit) too", () => {
+  const v8 = (task: string) => taskFlags(task).filter((f) => f.startsWith("--v8-flags="));
+  assert.deepEqual(v8("start"), ["--v8-flags=--max-semi-space-size=2"]);
+  assert.deepEqual(v8("compile"), v8("start"));
+  assert.deepEqual(v8("dev"), v8("start"));
 });

@@ -1,6 +1,6 @@
 /**
  * Stall detection for upstream bodies. A body that stays silent for `idleMs` is cut: the reader
- * (lib/upstream_body.ts) then writes one bare JSON error line — the same shape as Chutes' own
+ * (lib/upstream/body.ts) then writes one bare JSON error line — the same shape as Chutes' own
  * mid-stream failure — and ends, which cancels the upstream body. A healthy stream has no total
  * time limit. The watch is lazy: a chunk only records the time it arrived, and one timer re-arms
  * itself for the time that is left, so a stream of thousands of chunks costs a handful of timers
@@ -45,10 +45,10 @@ export class IdleWatch {
 
   /**
    * Records a chunk. Until the next `waiting()` no read is pending, so silence does not count:
-   * a client that reads slowly must not be blamed on the upstream.
+   * a client that reads slowly must not be blamed on the upstream. (No clock read here: the
+   * next `waiting()` restarts the count, so one clock read per chunk is enough.)
    */
   touch(): void {
-    this.#last = this.#now();
     this.#paused = true;
   }
 
