@@ -125,6 +125,29 @@ function promptEstimate(body: Record<string, unknown>): number {
   return Array.isArray(body.messages) ? estimateTokens(body.messages as PolicyMessage[]) : 0;
 }
 
+/**
+ * A 200 that is not an event stream (an HTML error page from a proxy in the way, a JSON object)
+ * is a failure before the first byte: 502 with what the upstream sent, redacted.
+ */
+async function refuseNonStream(res: Response, deps: CoreDeps): Promise<void> {
+  const type = res.headers.get("content-type");
+  if (type === null || /event-stream/i.test(type)) return;
+  let head = "";
+  try {
+    const reader = res.body?.getReader();
+    const first = reader ? await reader.read() : undefined;
+    head = first?.value ? new TextDecoder().decode(first.value.subarray(0, 2048)) : "";
+    void reader?.cancel();
+  } catch {
+    // the body is unreadable too; the type says enough
+  }
+  const shown = redact(head, deps.secrets).trim().slice(0, 300);
+  throw new ProxyError(
+    502,
+    `the upstream answered ${type} instead of an event stream${shown ? `: ${shown}` : ""}`,
+  );
+}
+
 /** Resolves, checks, applies the policy and posts; throws `ProxyError` before the first byte. */
 export async function openChat(
   plan: ChatPlan,
@@ -158,6 +181,7 @@ export async function openChat(
     ctx.trace,
   );
   ctx.model = answered.name;
+  await refuseNonStream(answered.response, deps);
   const headers: Record<string, string> = {};
   if (answered.fallback) {
     headers["x-proxy-fallback"] = `${resolved.upstreamId} -> ${answered.model.upstreamId}`;
