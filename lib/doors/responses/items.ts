@@ -111,7 +111,9 @@ function argumentsText(item: Record<string, unknown>, at: string): string {
   try {
     JSON.parse(args);
   } catch (err) {
-    throw bad(`${at}.arguments: failed to parse function call arguments: ${(err as Error).message}`);
+    throw bad(
+      `${at}.arguments: failed to parse function call arguments: ${(err as Error).message}`,
+    );
   }
   return args;
 }

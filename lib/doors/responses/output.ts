@@ -188,7 +188,9 @@ export class OutputItems {
 export function finishStatus(
   summary: AnswerSummary,
 ): { status: "completed" | "incomplete"; reason?: "max_output_tokens" | "content_filter" } {
-  if (summary.finishReason === "length") return { status: "incomplete", reason: "max_output_tokens" };
+  if (summary.finishReason === "length") {
+    return { status: "incomplete", reason: "max_output_tokens" };
+  }
   if (summary.finishReason === "content_filter") {
     return { status: "incomplete", reason: "content_filter" };
   }

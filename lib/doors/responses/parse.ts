@@ -142,7 +142,10 @@ function parseReasoning(body: Record<string, unknown>): { effort?: string; summa
   return out;
 }
 
-function parseFormat(body: Record<string, unknown>, notes: Set<string>): ResponsesRequest["format"] {
+function parseFormat(
+  body: Record<string, unknown>,
+  notes: Set<string>,
+): ResponsesRequest["format"] {
   const text = optionalObject(body, "text");
   if (!text) return undefined;
   if (text.verbosity !== undefined && text.verbosity !== null) {

@@ -46,7 +46,10 @@ export function usageOf(summary: AnswerSummary): Record<string, unknown> {
 }
 
 /** The response object for `facts` in `state`. */
-export function responseObject(facts: ResponseFacts, state: ResponseState): Record<string, unknown> {
+export function responseObject(
+  facts: ResponseFacts,
+  state: ResponseState,
+): Record<string, unknown> {
   const r = facts.request;
   const echo = r.echo;
   return {

@@ -120,7 +120,9 @@ export function toChatMessages(
         break;
       }
       case "reasoning":
-        if (item.text !== "") reasoning = reasoning === "" ? item.text : `${reasoning}\n${item.text}`;
+        if (item.text !== "") {
+          reasoning = reasoning === "" ? item.text : `${reasoning}\n${item.text}`;
+        }
         break;
     }
   }
@@ -140,7 +142,10 @@ function thinkingFields(effort: string | undefined): Record<string, unknown> {
     : effort === "low" || effort === "medium"
     ? effort
     : "high";
-  return { chat_template_kwargs: { thinking: true, enable_thinking: true }, reasoning_effort: level };
+  return {
+    chat_template_kwargs: { thinking: true, enable_thinking: true },
+    reasoning_effort: level,
+  };
 }
 
 /** The core's plan for `request` (its input already expanded with any earlier response). */
