@@ -4,7 +4,7 @@
  * then stream the Responses events or gather the one response object — and keep the finished
  * conversation for a follow-up unless the client sent `store: false`.
  */
-import { collectAnswer, openChat, streamAnswer } from "../../core/chat.ts";
+import { collectAnswer, collectedResponse, openChat, streamAnswer } from "../../core/chat.ts";
 import type { RequestContext } from "../../core/context.ts";
 import type { CoreDeps } from "../../core/deps.ts";
 import { ProxyError } from "../../base/errors.ts";
@@ -81,5 +81,5 @@ export async function handleResponses(
     throw new ProxyError(502, collector.failure ?? "the upstream answer ended without finishing");
   }
   keep(collector.output);
-  return Response.json(collector.response, { headers: answer.headers });
+  return collectedResponse(answer, collector.response);
 }

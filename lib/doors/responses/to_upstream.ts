@@ -189,6 +189,7 @@ export function toChatPlan(request: ResponsesRequest): { plan: ChatPlan; names: 
     },
     // Codex asks every model for reasoning; a model without it answers without, as on OpenAI.
     relaxThinking: true,
+    maxTokensField: "max_output_tokens",
   };
   return { plan, names };
 }
