@@ -8,31 +8,15 @@
 import assert from "node:assert/strict";
 import { chunk, sse, textStream, usage } from "../../_fake_upstream.ts";
 import { post, startProxy } from "../../_helpers.ts";
+import { events } from "./_sse.ts";
 
 const QWEN = "Qwen/Qwen3-32B-TEE";
 const CHAT = "/v1/chat/completions";
 const FIXTURES = new URL("../../fixtures/responses/", import.meta.url);
 
-type Event = Record<string, unknown> & { type: string; sequence_number: number };
-
 async function capture(name: string): Promise<Record<string, unknown>> {
   const body = JSON.parse(await Deno.readTextFile(new URL(name, FIXTURES))).body;
   return { ...body, model: QWEN };
-}
-
-/** The SSE body as events, checking each frame's `event:` line against its `type`. */
-export async function events(res: Response): Promise<Event[]> {
-  assert.equal(res.status, 200);
-  assert.equal(res.headers.get("content-type"), "text/event-stream");
-  const text = await res.text();
-  assert.ok(text.endsWith("\n\n"));
-  return text.slice(0, -2).split("\n\n").filter((f) => !f.startsWith(":")).map((frame) => {
-    const match = /^event: (\S+)\ndata: (.*)$/s.exec(frame);
-    assert.ok(match, `one SSE event per frame: ${frame}`);
-    const data = JSON.parse(match[2]!) as Event;
-    assert.equal(data.type, match[1]);
-    return data;
-  });
 }
 
 Deno.test("responses http: Codex's first turn (captured) → exact upstream body, streamed answer", async () => {
