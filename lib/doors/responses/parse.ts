@@ -7,7 +7,7 @@
  */
 import { ProxyError } from "../../base/errors.ts";
 import { parseInput } from "./items.ts";
-import { parseToolChoice, parseTools } from "./tools.ts";
+import { parseToolChoice, parseTools, printable } from "./tools.ts";
 import type { ResponsesRequest } from "./types.ts";
 
 /** `reasoning.effort` values, as Ollama accepts them. */
@@ -57,6 +57,9 @@ const ECHOED = [
   "safety_identifier",
   "user",
 ];
+
+/** Unknown fields named one by one in the notes; the rest are counted. */
+const MAX_NAMED = 10;
 
 function bad(message: string): ProxyError {
   return new ProxyError(400, message);
@@ -202,8 +205,12 @@ export function parseResponsesRequest(body: Record<string, unknown>): ResponsesR
     notes.add("max_tool_calls (the model is not limited in tool calls)");
   }
   optionalObject(body, "metadata");
-  for (const key of Object.keys(body)) {
-    if (!KNOWN.has(key)) notes.add(`${key} (not a Responses field this proxy knows)`);
+  const unknown = Object.keys(body).filter((key) => !KNOWN.has(key));
+  for (const key of unknown.slice(0, MAX_NAMED)) {
+    notes.add(`${printable(key)} (not a Responses field this proxy knows)`);
+  }
+  if (unknown.length > MAX_NAMED) {
+    notes.add(`${unknown.length - MAX_NAMED} more unknown fields`);
   }
   const echo: Record<string, unknown> = {};
   for (const key of ECHOED) {

@@ -11,6 +11,15 @@
 import { ProxyError } from "../../base/errors.ts";
 import type { ToolChoice, ToolSpec } from "./types.ts";
 
+/**
+ * A client-chosen name as it may appear in a note: notes travel in the `X-Proxy-Ignored-Options`
+ * header, where a control or non-ASCII character would make the whole response fail.
+ */
+export function printable(name: string): string {
+  const clean = name.replace(/[^\x20-\x7e]/g, "?");
+  return clean.length > 64 ? `${clean.slice(0, 64)}…` : clean;
+}
+
 function bad(message: string): ProxyError {
   return new ProxyError(400, message);
 }
@@ -67,7 +76,7 @@ export function parseTools(value: unknown, notes: Set<string>): ToolSpec[] {
         out.push(oneTool(member, here, raw.name as string));
       });
     } else if (typeof raw.type === "string") {
-      notes.add(`tools of type ${raw.type} (Chutes runs no hosted tools)`);
+      notes.add(`tools of type ${printable(raw.type)} (Chutes runs no hosted tools)`);
     } else throw bad(`${at}.type: required, a string`);
   });
   const seen = new Set<string>();
@@ -103,7 +112,7 @@ export function parseToolChoice(value: unknown, notes: Set<string>): ToolChoice 
       .map((t, i) => namedTool(t, `tool_choice.tools[${i}]`));
     return { mode, allowed };
   }
-  notes.add(`tool_choice ${value.type} (Chutes runs no hosted tools; auto instead)`);
+  notes.add(`tool_choice ${printable(value.type)} (Chutes runs no hosted tools; auto instead)`);
   return "auto";
 }
 

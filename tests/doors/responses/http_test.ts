@@ -245,6 +245,29 @@ Deno.test("responses http: previous_response_id expands the kept conversation; u
   assert.equal(p.upstream.calls(CHAT).length, 4, "refused requests never reach the upstream");
 });
 
+Deno.test("responses http: notes name odd fields safely; max_output_tokens is clamped and noted", async () => {
+  await using p = startProxy();
+  p.upstream.enqueue(CHAT, { pieces: textStream(["ok"]) });
+  const odd: Record<string, unknown> = { model: QWEN, input: "x", max_output_tokens: 1_000_000 };
+  odd["caf\u00e9\r\nx-evil: 1"] = true;
+  for (let i = 0; i < 12; i++) odd[`extra_${i}`] = i;
+  odd.tools = [{ type: "web_search\n" }];
+  const res = await post(p, "/v1/responses", odd);
+  assert.equal(res.status, 200);
+  await res.json();
+  assert.equal(p.upstream.calls(CHAT)[0]!.body!.max_tokens, 40960);
+  assert.equal(
+    res.headers.get("x-proxy-ignored-options"),
+    [
+      "tools of type web_search? (Chutes runs no hosted tools)",
+      "caf???x-evil: 1 (not a Responses field this proxy knows)",
+      ...Array.from({ length: 9 }, (_, i) => `extra_${i} (not a Responses field this proxy knows)`),
+      "3 more unknown fields",
+      "max_output_tokens above the model's limit (1000000 clamped to 40960)",
+    ].join(", "),
+  );
+});
+
 Deno.test("responses http: client mistakes are 400s in OpenAI's shape; unknown models 404", async () => {
   await using p = startProxy();
   const cases: [unknown, RegExp][] = [
