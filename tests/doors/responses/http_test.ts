@@ -191,6 +191,9 @@ Deno.test("responses http: stream:false answers one response object; failure bef
   );
   const metrics = await (await fetch(`${p.url}/metrics`)).text();
   assert.match(metrics, /ollama_proxy_requests_total\{route="\/v1\/responses",status="200"/);
+  const ui = await (await fetch(`${p.url}/ui/data`)).json();
+  assert.equal(ui.recent[0].route, "/v1/responses");
+  assert.equal(ui.recent[0].completionTokens, 2);
   p.upstream.enqueue(CHAT, { pieces: sse([chunk({ content: "x" })], { done: false }) });
   const broken = await post(p, "/v1/responses", { model: QWEN, input: "hi" });
   assert.equal(broken.status, 502);
