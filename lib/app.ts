@@ -15,6 +15,7 @@ import { RunningModels } from "./models/running.ts";
 import { createHandler, type ServerDeps } from "./server/router.ts";
 import { OLLAMA_ROUTES } from "./doors/ollama/routes.ts";
 import { OPENAI_ROUTES } from "./doors/openai/routes.ts";
+import { RESPONSES_ROUTES } from "./doors/responses/routes.ts";
 import { OPS_ROUTES } from "./ops/routes.ts";
 import { Upstream } from "./upstream/client.ts";
 import { MergedListing } from "./models/listing.ts";
@@ -96,5 +97,13 @@ export function createApp(
     log,
     secrets,
   };
-  return { deps, handler: createHandler(deps, [OPS_ROUTES, OPENAI_ROUTES, OLLAMA_ROUTES]) };
+  return {
+    deps,
+    handler: createHandler(deps, [
+      OPS_ROUTES,
+      RESPONSES_ROUTES,
+      OPENAI_ROUTES,
+      OLLAMA_ROUTES,
+    ]),
+  };
 }
