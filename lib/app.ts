@@ -13,6 +13,7 @@ import { DEFAULT_RETRY } from "./upstream/retry.ts";
 import { Metrics } from "./base/metrics.ts";
 import { RunningModels } from "./models/running.ts";
 import { createHandler, type ServerDeps } from "./server/router.ts";
+import { ANTHROPIC_ROUTES } from "./doors/anthropic/routes.ts";
 import { OLLAMA_ROUTES } from "./doors/ollama/routes.ts";
 import { OPENAI_ROUTES } from "./doors/openai/routes.ts";
 import { OPS_ROUTES } from "./ops/routes.ts";
@@ -94,5 +95,13 @@ export function createApp(
     clock: options.clock ?? systemClock,
     log,
   };
-  return { deps, handler: createHandler(deps, [OPS_ROUTES, OPENAI_ROUTES, OLLAMA_ROUTES]) };
+  return {
+    deps,
+    handler: createHandler(deps, [
+      OPS_ROUTES,
+      ANTHROPIC_ROUTES,
+      OPENAI_ROUTES,
+      OLLAMA_ROUTES,
+    ]),
+  };
 }
