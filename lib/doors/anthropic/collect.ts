@@ -12,6 +12,7 @@ import type { AnswerBlock, MessageObject } from "./types.ts";
 /** Gathers one answer; `message()` is the body once `end` was called. */
 export class MessageCollector implements AnswerEvents {
   readonly #model: string;
+  readonly #id: string;
   readonly #text: string[] = [];
   readonly #thinking: string[] = [];
   readonly #calls: ToolCall[] = [];
@@ -19,8 +20,10 @@ export class MessageCollector implements AnswerEvents {
   /** The failure reported after the first byte, if any. */
   failure: string | undefined;
 
-  constructor(model: string) {
+  /** `id` is the message id (a fresh one unless a test fixes it). */
+  constructor(model: string, id = messageId()) {
     this.#model = model;
+    this.#id = id;
   }
 
   delta(text: string, thinking: string, _logprobs: readonly TokenLogprob[] | undefined): void {
@@ -52,7 +55,7 @@ export class MessageCollector implements AnswerEvents {
     }
     const reason = stopReason(summary, this.#calls.length);
     this.#message = {
-      id: messageId(),
+      id: this.#id,
       type: "message",
       role: "assistant",
       model: this.#model,

@@ -40,30 +40,36 @@ export function stopReason(summary: AnswerSummary, toolCalls: number): StopReaso
   }
 }
 
-type Open = { kind: "thinking" | "text" } | { kind: "tool"; call: number } | undefined;
-
-/** What one streamed tool call has sent so far. */
-interface ToolBlock {
-  index: number;
-  sent: string;
-  closed: boolean;
-}
-
 /** Writes Anthropic SSE frames for the core's answer events. */
 export class AnthropicSseEncoder implements AnswerEncoder {
   readonly #write: (frame: string) => void;
   readonly #model: string;
   readonly #inputEstimate: number;
-  #open: Open;
+  readonly #id: string;
+  #open: "thinking" | "text" | "tool" | undefined;
   #next = 0;
-  readonly #tools = new Map<number, ToolBlock>();
+  #toolCalls = 0;
+  /** The call whose block is open: its index among the calls and the arguments sent so far. */
+  #live: { call: number; sent: string } | undefined;
+  /**
+   * Events that arrived while a tool call's block was open and are not part of it: blocks do
+   * not interleave, so they go out, in order, once that call is complete.
+   */
+  #queue: (() => void)[] = [];
   /** Whitespace the model wrote after a tool call, held until real text follows. */
   #held = "";
 
-  constructor(write: (frame: string) => void, model: string, inputEstimate: number) {
+  /** `id` is the message id (a fresh one unless a test fixes it). */
+  constructor(
+    write: (frame: string) => void,
+    model: string,
+    inputEstimate: number,
+    id = messageId(),
+  ) {
     this.#write = write;
     this.#model = model;
     this.#inputEstimate = inputEstimate;
+    this.#id = id;
   }
 
   #event(type: string, data: Record<string, unknown>): void {
@@ -71,29 +77,42 @@ export class AnthropicSseEncoder implements AnswerEncoder {
   }
 
   #close(): void {
-    const open = this.#open;
-    if (!open) return;
-    if (open.kind === "thinking") {
+    if (!this.#open) return;
+    if (this.#open === "thinking") {
       this.#event("content_block_delta", {
         index: this.#next - 1,
         delta: { type: "signature_delta", signature: THINKING_SIGNATURE },
       });
     }
-    if (open.kind === "tool") this.#tools.get(open.call)!.closed = true;
     this.#event("content_block_stop", { index: this.#next - 1 });
     this.#open = undefined;
   }
 
-  #begin(open: NonNullable<Open>, block: Record<string, unknown>): void {
+  #begin(open: "thinking" | "text" | "tool", block: Record<string, unknown>): void {
     this.#close();
     this.#open = open;
     this.#event("content_block_start", { index: this.#next++, content_block: block });
   }
 
+  /** True when the event must wait for the open tool call (and was queued). */
+  #deferred(run: () => void): boolean {
+    if (!this.#live) return false;
+    this.#queue.push(run);
+    return true;
+  }
+
+  #args(json: string): void {
+    this.#live!.sent += json;
+    this.#event("content_block_delta", {
+      index: this.#next - 1,
+      delta: { type: "input_json_delta", partial_json: json },
+    });
+  }
+
   start(): void {
     this.#event("message_start", {
       message: {
-        id: messageId(),
+        id: this.#id,
         type: "message",
         role: "assistant",
         model: this.#model,
@@ -109,10 +128,15 @@ export class AnthropicSseEncoder implements AnswerEncoder {
     this.#event("ping", {});
   }
 
-  delta(text: string, thinking: string, _logprobs: readonly TokenLogprob[] | undefined): void {
+  delta(text: string, thinking: string, logprobs: readonly TokenLogprob[] | undefined): void {
+    if (this.#live && thinking === "" && text.trim() === "") {
+      this.#held += text;
+      return;
+    }
+    if (this.#deferred(() => this.delta(text, thinking, logprobs))) return;
     if (thinking !== "") {
-      if (this.#open?.kind !== "thinking") {
-        this.#begin({ kind: "thinking" }, { type: "thinking", thinking: "", signature: "" });
+      if (this.#open !== "thinking") {
+        this.#begin("thinking", { type: "thinking", thinking: "", signature: "" });
       }
       this.#event("content_block_delta", {
         index: this.#next - 1,
@@ -120,11 +144,7 @@ export class AnthropicSseEncoder implements AnswerEncoder {
       });
     }
     if (text === "") return;
-    if (this.#open?.kind === "tool" && text.trim() === "") {
-      this.#held += text;
-      return;
-    }
-    if (this.#open?.kind !== "text") this.#begin({ kind: "text" }, { type: "text", text: "" });
+    if (this.#open !== "text") this.#begin("text", { type: "text", text: "" });
     this.#event("content_block_delta", {
       index: this.#next - 1,
       delta: { type: "text_delta", text: this.#held + text },
@@ -133,42 +153,47 @@ export class AnthropicSseEncoder implements AnswerEncoder {
   }
 
   toolCallStart(index: number, id: string, name: string): void {
-    this.#begin({ kind: "tool", call: index }, { type: "tool_use", id, name, input: {} });
-    this.#tools.set(index, { index: this.#next - 1, sent: "", closed: false });
-  }
-
-  #args(block: ToolBlock, json: string): void {
-    block.sent += json;
-    this.#event("content_block_delta", {
-      index: block.index,
-      delta: { type: "input_json_delta", partial_json: json },
-    });
+    if (this.#deferred(() => this.toolCallStart(index, id, name))) return;
+    this.#begin("tool", { type: "tool_use", id, name, input: {} });
+    this.#live = { call: index, sent: "" };
+    this.#toolCalls++;
   }
 
   toolCallDelta(index: number, args: string): void {
-    const block = this.#tools.get(index);
-    if (block && !block.closed && args !== "") this.#args(block, args);
+    if (this.#live?.call !== index) {
+      // Not the open call's: it waits for that call's end (when no call is open, it belongs to
+      // a call that never started, whose arguments still come whole with its end).
+      this.#deferred(() => this.toolCallDelta(index, args));
+      return;
+    }
+    if (args !== "") this.#args(args);
   }
 
   toolCallEnd(call: ToolCall): void {
-    let block = this.#tools.get(call.index);
-    if (!block) {
+    if (this.#live?.call !== call.index) {
+      if (this.#deferred(() => this.toolCallEnd(call))) return;
       this.toolCallStart(call.index, call.id, call.name);
-      block = this.#tools.get(call.index)!;
     }
-    if (block.closed) return;
     // The streamed pieces are the arguments as generated; the core's final text is the valid
     // JSON. An empty stream (`{}` made by the core) or an unfinished one is completed here.
-    if (block.sent === "") this.#args(block, call.arguments);
-    else if (call.arguments.startsWith(block.sent) && call.arguments !== block.sent) {
-      this.#args(block, call.arguments.slice(block.sent.length));
+    const sent = this.#live!.sent;
+    if (sent === "") this.#args(call.arguments);
+    else if (call.arguments.startsWith(sent) && call.arguments !== sent) {
+      this.#args(call.arguments.slice(sent.length));
     }
     this.#close();
+    this.#live = undefined;
+    const queued = this.#queue;
+    this.#queue = [];
+    for (const run of queued) run();
   }
 
   end(summary: AnswerSummary): void {
     this.#close();
-    const reason = stopReason(summary, this.#tools.size);
+    this.#live = undefined;
+    for (const run of this.#queue.splice(0)) run();
+    this.#close();
+    const reason = stopReason(summary, this.#toolCalls);
     this.#event("message_delta", {
       delta: {
         stop_reason: reason,
