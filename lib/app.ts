@@ -41,13 +41,14 @@ export function createApp(
   config: Config,
   options: AppOptions = {},
 ): { deps: ServerDeps; handler: (request: Request) => Promise<Response> } {
+  const secrets = [
+    config.api_token,
+    ...config.api_keys,
+    ...config.upstreams.map((u) => u.api_token ?? ""),
+  ].filter((s) => s !== "");
   const log = createLogger({
     debug: config.debug,
-    secrets: [
-      config.api_token,
-      ...config.api_keys,
-      ...config.upstreams.map((u) => u.api_token ?? ""),
-    ],
+    secrets,
     ...(options.logSink ? { sink: options.logSink } : {}),
   });
   const wallNow = options.wallNow ?? Date.now;
@@ -94,6 +95,7 @@ export function createApp(
     running: new RunningModels(wallNow),
     clock: options.clock ?? systemClock,
     log,
+    secrets,
   };
   return {
     deps,
