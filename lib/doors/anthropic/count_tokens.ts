@@ -3,38 +3,20 @@
  * and every upstream call counts against the user's daily request quota, while Claude Code
  * calls this one in bursts (`/context`: one call per entry). The count is an estimate over
  * exactly what `/v1/messages` would send upstream (the same translation, so a dropped billing
- * header or server tool is not counted, and no system prompt is added): four characters a
- * token over every message's text, reasoning and tool calls, four tokens of overhead per
- * message, 768 per image, and the tool declarations as JSON text — at least 1.
+ * header or server tool is not counted, and no system prompt is added): the core's estimate of
+ * the messages (four characters a token over text, reasoning and tool calls, four tokens of
+ * overhead per message, 768 per image) plus the tool declarations as JSON text, four characters
+ * a token — at least 1.
  */
 import type { RequestContext } from "../../core/context.ts";
 import type { CoreDeps } from "../../core/deps.ts";
-import type { OpenAIMessage } from "../../upstream/wire.ts";
+import { estimateTokens, type PolicyMessage } from "../../core/policy.ts";
 import { parseMessagesRequest, readJsonObject } from "./parse.ts";
 import { toChatPlan } from "./to_upstream.ts";
 
-const IMAGE_TOKENS = 768;
-
-function contentChars(content: OpenAIMessage["content"]): { chars: number; images: number } {
-  if (typeof content === "string") return { chars: content.length, images: 0 };
-  let chars = 0;
-  let images = 0;
-  for (const part of content ?? []) {
-    if (part.type === "image_url") images++;
-    else if ("text" in part && typeof part.text === "string") chars += part.text.length;
-  }
-  return { chars, images };
-}
-
-/** The estimated prompt tokens of an upstream chat body (messages and tools). */
+/** The estimated prompt tokens of an upstream chat body: its messages and its tools. */
 export function estimateInputTokens(body: Record<string, unknown>): number {
-  let tokens = 0;
-  for (const m of body.messages as (OpenAIMessage & { reasoning_content?: string })[]) {
-    const { chars, images } = contentChars(m.content);
-    let extra = m.reasoning_content?.length ?? 0;
-    if (m.tool_calls) extra += JSON.stringify(m.tool_calls).length;
-    tokens += 4 + Math.ceil((chars + extra) / 4) + IMAGE_TOKENS * images;
-  }
+  let tokens = estimateTokens(body.messages as PolicyMessage[]);
   if (body.tools) tokens += Math.ceil(JSON.stringify(body.tools).length / 4);
   return Math.max(1, tokens);
 }
@@ -46,6 +28,7 @@ export async function handleCountTokens(
   ctx: RequestContext,
 ): Promise<Response> {
   const req = parseMessagesRequest(await readJsonObject(request), true);
+  ctx.door = "anthropic";
   ctx.model = req.model;
   const { plan } = toChatPlan(req);
   return Response.json({ input_tokens: estimateInputTokens(plan.body) });

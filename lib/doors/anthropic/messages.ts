@@ -6,7 +6,7 @@
  * the first token is pending (Chutes' thinking models are often silent for tens of seconds);
  * `stream: false` — Claude Code's retry when a stream failed — is gathered by the collector.
  */
-import { collectAnswer, openChat, streamAnswer } from "../../core/chat.ts";
+import { collectAnswer, collectedResponse, openChat, streamAnswer } from "../../core/chat.ts";
 import type { RequestContext } from "../../core/context.ts";
 import type { CoreDeps } from "../../core/deps.ts";
 import { MessageCollector } from "./collect.ts";
@@ -28,6 +28,13 @@ export async function handleMessages(
 ): Promise<Response> {
   const req = parseMessagesRequest(await readJsonObject(request));
   const { plan, dropped } = toChatPlan(req);
+  // The server's generation defaults fill what the client left out (Claude Code sends no
+  // sampling fields at all).
+  for (const [key, value] of Object.entries(deps.config.defaults)) {
+    if (value !== null && value !== undefined && !(key in plan.body)) {
+      plan.body[key] = structuredClone(value);
+    }
+  }
   if (dropped.length > 0) {
     deps.log.debug(`anthropic: dropped from the history: ${dropped.join(", ")}`);
   }
@@ -41,5 +48,5 @@ export async function handleMessages(
   }
   const collector = new MessageCollector(answer.model);
   await collectAnswer(answer, collector);
-  return Response.json(collector.message(), { headers: answer.headers });
+  return collectedResponse(answer, collector.message());
 }
