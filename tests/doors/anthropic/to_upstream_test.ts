@@ -368,7 +368,7 @@ for (const name of CAPTURES) {
     const { plan: p } = plan(capture.body);
     const golden = new URL(`${name}.upstream.json`, FIXTURES);
     if (Deno.env.get("UPDATE_GOLDEN") === "1") {
-      await Deno.writeTextFile(golden, JSON.stringify(p, null, 1) + "\n");
+      await Deno.writeTextFile(golden, JSON.stringify(p, null, 2) + "\n");
     }
     assert.deepEqual(p, JSON.parse(await Deno.readTextFile(golden)));
   });
