@@ -25,6 +25,7 @@ export async function handleMessages(
   request: Request,
   deps: CoreDeps,
   ctx: RequestContext,
+  pingMs = PING_MS,
 ): Promise<Response> {
   const req = parseMessagesRequest(await readJsonObject(request));
   const { plan, dropped } = toChatPlan(req);
@@ -43,7 +44,7 @@ export async function handleMessages(
     return streamAnswer(
       answer,
       (write) => new AnthropicSseEncoder(write, answer.model, answer.promptEstimate),
-      { contentType: "text/event-stream", pingMs: PING_MS },
+      { contentType: "text/event-stream", pingMs },
     );
   }
   const collector = new MessageCollector(answer.model);

@@ -9,6 +9,8 @@
 import assert from "node:assert/strict";
 import { chunk, sse, textStream, usage } from "../../_fake_upstream.ts";
 import { post, startProxy, TEST_TOKEN, type TestProxy } from "../../_helpers.ts";
+import { anthropicRoutes } from "../../../lib/doors/anthropic/routes.ts";
+import { createHandler } from "../../../lib/server/router.ts";
 
 const QWEN = "Qwen/Qwen3-32B-TEE";
 const DEEPSEEK = "deepseek-ai/DeepSeek-V3-0324";
@@ -412,7 +414,7 @@ Deno.test("messages: with access keys, x-api-key is accepted as well as a bearer
   await none.body?.cancel();
 });
 
-Deno.test("messages: the door's requests are in the access log and the metrics", async () => {
+Deno.test("messages: the door's requests are in the access log, the metrics and the status page", async () => {
   await using p = startProxy();
   p.upstream.enqueue(CHAT, { pieces: textStream(["a", "b"]) });
   const res = await post(p, MESSAGES, { ...ASK, stream: true });
@@ -423,4 +425,58 @@ Deno.test("messages: the door's requests are in the access log and the metrics",
   assert.match(line, new RegExp(`model=${QWEN} .*tokens=10/2`));
   const metrics = await (await fetch(`${p.url}/metrics`)).text();
   assert.match(metrics, /route="\/v1\/messages"/);
+  const ui = await (await fetch(`${p.url}/ui/data`)).json();
+  assert.ok(
+    ui.recent.some((r: { route: string; model: string }) =>
+      r.route === "/v1/messages" && r.model === QWEN
+    ),
+    JSON.stringify(ui.recent),
+  );
+});
+
+Deno.test("messages: ping events keep the stream alive while the first token is pending", async () => {
+  await using p = startProxy();
+  p.upstream.enqueue(CHAT, {
+    pieces: [
+      ...sse([chunk({ role: "assistant", content: "" })], { done: false }),
+      textStream(["late"]).join(""),
+    ],
+    delayMs: 100,
+  });
+  // The app's door pings every 10 s; the same rows with a 10 ms interval show it in a test.
+  const handler = createHandler(p.deps, [anthropicRoutes(10)]);
+  const res = await handler(
+    new Request("http://127.0.0.1/v1/messages", {
+      method: "POST",
+      body: JSON.stringify({ ...ASK, stream: true }),
+    }),
+  );
+  const names = (await frames(res)).map(([n]) => n);
+  const firstBlock = names.indexOf("content_block_start");
+  assert.equal(names[0], "message_start");
+  assert.ok(names.slice(1, firstBlock).length >= 1, names.join(" "));
+  assert.ok(names.slice(1, firstBlock).every((n) => n === "ping"), names.join(" "));
+  assert.ok(!names.slice(firstBlock).includes("ping"), "no ping once tokens flow");
+});
+
+Deno.test("messages: blocks dropped from the history are noted in the debug log", async () => {
+  await using p = startProxy({ config: { debug: true } });
+  p.upstream.enqueue(CHAT, { pieces: textStream(["ok"]) });
+  const res = await post(p, MESSAGES, {
+    ...ASK,
+    messages: [{
+      role: "user",
+      content: [{ type: "document", source: { type: "text", data: "x" } }, {
+        type: "text",
+        text: "summarise",
+      }],
+    }],
+  });
+  await res.body?.cancel();
+  assert.ok(
+    p.logs.some((l) =>
+      l.includes("anthropic: dropped from the history: messages[0].content[0] (document)")
+    ),
+    p.logs.join("\n"),
+  );
 });
