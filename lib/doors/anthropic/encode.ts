@@ -20,10 +20,11 @@ export function messageId(): string {
 }
 
 /**
- * The signature a thinking block carries. Anthropic's signature proves the thinking is the
- * model's; the upstream has none, and Claude Code sends back whatever it was given
- * (agent-captures/claude-code-tool-result-turn.request.json), so the reasoning reaches the
- * next turn's `reasoning_content`. A constant says honestly where the block came from.
+ * The signature a thinking block carries. Anthropic's API always sends one (a `signature_delta`
+ * before the block stops) and clients typed after it expect a string; the upstream has none, so
+ * a constant says honestly where the block came from. Claude Code sends the block back as it
+ * was given (agent-captures/claude-code-tool-result-turn.request.json), and its thinking goes
+ * upstream again as that turn's `reasoning_content`.
  */
 export const THINKING_SIGNATURE = "ollama-chutes-proxy";
 
