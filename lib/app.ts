@@ -13,6 +13,7 @@ import { DEFAULT_RETRY } from "./upstream/retry.ts";
 import { Metrics } from "./base/metrics.ts";
 import { RunningModels } from "./models/running.ts";
 import { createHandler, type ServerDeps } from "./server/router.ts";
+import { ANTHROPIC_ROUTES } from "./doors/anthropic/routes.ts";
 import { OLLAMA_ROUTES } from "./doors/ollama/routes.ts";
 import { OPENAI_ROUTES } from "./doors/openai/routes.ts";
 import { RESPONSES_ROUTES } from "./doors/responses/routes.ts";
@@ -102,6 +103,7 @@ export function createApp(
     handler: createHandler(deps, [
       OPS_ROUTES,
       RESPONSES_ROUTES,
+      ANTHROPIC_ROUTES,
       OPENAI_ROUTES,
       OLLAMA_ROUTES,
     ]),
