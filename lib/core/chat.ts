@@ -120,9 +120,18 @@ function applyPolicy(plan: ChatPlan, resolved: Resolved, deps: CoreDeps): void {
   }
 }
 
+/** The prompt's tokens as the proxy estimates them: messages (or prompt) and tool definitions. */
 function promptEstimate(body: Record<string, unknown>): number {
-  if (typeof body.prompt === "string") return Math.ceil(body.prompt.length / 4);
-  return Array.isArray(body.messages) ? estimateTokens(body.messages as PolicyMessage[]) : 0;
+  const tools = Array.isArray(body.tools) ? Math.ceil(JSON.stringify(body.tools).length / 4) : 0;
+  if (typeof body.prompt === "string") return Math.ceil(body.prompt.length / 4) + tools;
+  const messages = Array.isArray(body.messages) ? body.messages as PolicyMessage[] : [];
+  return estimateTokens(messages) + tools;
+}
+
+/** A header value from notes that may carry client text: printable Latin-1 only, bounded. */
+function headerValue(notes: readonly string[]): string {
+  const text = notes.join(", ").replace(/[^\x20-\x7e\xa0-\xff]/g, "?");
+  return text.length > 2000 ? `${text.slice(0, 2000)}...` : text;
 }
 
 /**
@@ -186,7 +195,7 @@ export async function openChat(
   if (answered.fallback) {
     headers["x-proxy-fallback"] = `${resolved.upstreamId} -> ${answered.model.upstreamId}`;
   }
-  if (plan.ignored.length > 0) headers["x-proxy-ignored-options"] = plan.ignored.join(", ");
+  if (plan.ignored.length > 0) headers["x-proxy-ignored-options"] = headerValue(plan.ignored);
   const estimate = promptEstimate(body);
   return {
     model: answered.name,

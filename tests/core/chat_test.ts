@@ -253,3 +253,20 @@ Deno.test("each NDJSON line and SSE event is its own chunk on the wire, even whe
     for (const c of chunks) assert.ok(oneFrame(c), `${path}: ${JSON.stringify(c)}`);
   }
 });
+
+Deno.test("notes that carry client text make a safe header, never a 500", async () => {
+  await using p = startProxy();
+  p.upstream.enqueue(CHAT, { pieces: textStream(["ok"]) });
+  const res = await post(p, "/api/chat", {
+    model: QWEN,
+    messages: [user("hi")],
+    stream: false,
+    options: { "evil\r\nx-injected: 1": 1, "naïve→option": 2 },
+  });
+  assert.equal(res.status, 200);
+  await res.json();
+  assert.equal(res.headers.get("x-injected"), null);
+  const note = res.headers.get("x-proxy-ignored-options") ?? "";
+  assert.match(note, /evil\?\?x-injected: 1 \(unknown\)/);
+  assert.match(note, /naïve\?option \(unknown\)/);
+});
