@@ -13,8 +13,10 @@ import { DEFAULT_RETRY } from "./upstream/retry.ts";
 import { Metrics } from "./base/metrics.ts";
 import { RunningModels } from "./models/running.ts";
 import { createHandler, type ServerDeps } from "./server/router.ts";
+import { ANTHROPIC_ROUTES } from "./doors/anthropic/routes.ts";
 import { OLLAMA_ROUTES } from "./doors/ollama/routes.ts";
 import { OPENAI_ROUTES } from "./doors/openai/routes.ts";
+import { RESPONSES_ROUTES } from "./doors/responses/routes.ts";
 import { OPS_ROUTES } from "./ops/routes.ts";
 import { Upstream } from "./upstream/client.ts";
 import { fetchTransport, type Transport } from "./upstream/transport.ts";
@@ -55,7 +57,7 @@ export function createApp(
     config.api_token,
     ...config.api_keys,
     ...config.upstreams.map((u) => u.api_token ?? ""),
-  ];
+  ].filter((s) => s !== "");
   const log = createLogger({
     debug: config.debug,
     secrets,
@@ -109,10 +111,17 @@ export function createApp(
     running: new RunningModels(wallNow),
     clock: options.clock ?? systemClock,
     log,
+    secrets,
   };
   return {
     deps,
-    handler: createHandler(deps, [OPS_ROUTES, OPENAI_ROUTES, OLLAMA_ROUTES]),
+    handler: createHandler(deps, [
+      OPS_ROUTES,
+      RESPONSES_ROUTES,
+      ANTHROPIC_ROUTES,
+      OPENAI_ROUTES,
+      OLLAMA_ROUTES,
+    ]),
     close: () => transport.close(),
   };
 }

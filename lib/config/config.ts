@@ -71,7 +71,7 @@ export const DEFAULTS: Omit<Config, "api_token" | "embed_base_url"> & {
   default_system_prompt: null,
   max_history_messages: -1,
   debug: false,
-  ollama_version: "0.12.10",
+  ollama_version: "0.32.6",
   models: [],
   include: [],
   exclude: [],

@@ -13,6 +13,8 @@ import type { UpstreamTrace } from "../upstream/client.ts";
 export class RequestContext {
   readonly id = crypto.randomUUID().slice(0, 8);
   readonly trace: UpstreamTrace = { attempts: 0 };
+  /** The client protocol that answered (`ollama`, `openai`, `anthropic`, `responses`). */
+  door: string | undefined;
   model: string | undefined;
   promptTokens: number | undefined;
   completionTokens: number | undefined;

@@ -24,4 +24,6 @@ export interface CoreDeps {
   running: RunningModels;
   clock: Clock;
   log: Logger;
+  /** Every secret the proxy holds (the tokens, the access keys): redacted from all it writes. */
+  secrets: readonly string[];
 }

@@ -12,6 +12,7 @@ import type { CoreDeps } from "../core/deps.ts";
 import type { ErrorShape, RouteRow, RouteTable } from "../core/routes.ts";
 import type { KeyCheck } from "./auth.ts";
 import type { CorsPolicy } from "./cors.ts";
+import { decodeBody } from "./encoding.ts";
 import { limitBody } from "./limits.ts";
 
 /** The core's parts plus what only the edge uses. */
@@ -182,6 +183,7 @@ async function dispatch(
     return new Response(null, { status: 204, headers: { allow: "GET,POST,DELETE,HEAD,OPTIONS" } });
   }
   if (decision.kind === "error") throw decision.error;
-  const limited = limitBody(request, deps.config.max_body_bytes);
-  return await decision.mounted.row.handler(limited, deps, ctx, decision.rest);
+  const limit = deps.config.max_body_bytes;
+  const decoded = await decodeBody(limitBody(request, limit), limit);
+  return await decision.mounted.row.handler(decoded, deps, ctx, decision.rest);
 }
