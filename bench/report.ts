@@ -84,6 +84,8 @@ export function printProfile(p: Profile, results: Results): void {
     console.log(`  ${label.padEnd(26)}${parts.join(", ")}`);
   };
   line("proxy / pass-through:", proxy, passthrough);
+  line("before / pass-through:", results.before, passthrough);
+  line("proxy / before:", proxy, results.before);
   line("pass-through / direct:", passthrough, direct);
   line("proxy / direct:", proxy, direct);
   line("proxy / pass-through-js:", proxy, jsFloor);

@@ -9,6 +9,7 @@
  *   deno task bench --full               full set (a few minutes)
  *   deno task bench --profiles a,c -n 500 --cpu-prof
  *   deno task bench --proxy /tmp/snap/main.ts --label abc1234   measure another checkout
+ *   deno task bench --before /tmp/snap/main.ts   that checkout as mode `before`, in the same run
  *   deno task bench --modes direct,passthrough,passthrough-js,proxy   add the converter floor
  *   deno task bench --profiles b,d --rounds 3 --after-wave 120   (b) three times, RSS after (d)
  */
@@ -96,7 +97,7 @@ export const PROFILES: Profile[] = [
  * What can be measured on the same upstream; the first three by default. `passthrough-js` is
  * the pass-through with every chunk copied through JavaScript (the floor for a converter).
  */
-export const MODES = ["direct", "passthrough", "passthrough-js", "proxy"] as const;
+export const MODES = ["direct", "passthrough", "passthrough-js", "before", "proxy"] as const;
 const DEFAULT_MODES = "direct,passthrough,proxy";
 export type Mode = typeof MODES[number];
 
@@ -117,6 +118,7 @@ const MODE_URL: Record<Mode, string> = {
   direct: "/v1/chat/completions",
   passthrough: "/v1/chat/completions",
   "passthrough-js": "/v1/chat/completions",
+  before: "/api/chat",
   proxy: "/api/chat",
 };
 
@@ -135,6 +137,8 @@ interface RunOptions {
   full: boolean;
   /** The proxy's entry point (default: this checkout's main.ts). */
   proxy: string;
+  /** Another checkout's main.ts, measured as mode `before` in the same run. */
+  before: string | undefined;
   requests: number | undefined;
   cpuProf: string | undefined;
   maxSeconds: number;
@@ -156,15 +160,16 @@ function startMode(mode: Mode, upstream: Server, p: Profile, o: RunOptions): Pro
       ...args,
     ]);
   }
+  const entry = mode === "before" ? o.before! : o.proxy;
   const prof = o.cpuProf
-    ? ["--cpu-prof", `--cpu-prof-dir=${o.cpuProf}`, `--cpu-prof-name=proxy-${p.id}.cpuprofile`]
+    ? ["--cpu-prof", `--cpu-prof-dir=${o.cpuProf}`, `--cpu-prof-name=${mode}-${p.id}.cpuprofile`]
     : [];
   // An empty working directory: no config.json, .env or aliases.json of the developer's.
-  return startServer("proxy", port, [
+  return startServer(mode, port, [
     "run",
-    ...startFlags(o.proxy),
+    ...startFlags(entry),
     ...prof,
-    o.proxy,
+    entry,
     "--port",
     `${port}`,
   ], {
@@ -193,7 +198,7 @@ async function runLoad(
     "--url",
     url,
     "--format",
-    mode === "proxy" ? "ndjson" : "sse",
+    MODE_URL[mode] === "/api/chat" ? "ndjson" : "sse",
     "-c",
     `${p.concurrency}`,
     "-n",
@@ -304,12 +309,15 @@ function parseOptions() {
       "after-wave": { type: "string", default: "0" },
       rounds: { type: "string", default: "1" },
       proxy: { type: "string", default: here("../main.ts") },
+      before: { type: "string" },
       label: { type: "string" },
     },
   });
   const ids = values.profiles.split(",");
   const profiles = PROFILES.filter((p) => ids.includes(p.id));
-  const modes = MODES.filter((m) => values.modes.split(",").includes(m));
+  const chosen = values.modes.split(",");
+  if (values.before && !chosen.includes("before")) chosen.push("before");
+  const modes = MODES.filter((m) => chosen.includes(m));
   if (profiles.length === 0 || modes.length === 0) throw new Error("no profile or mode chosen");
   return { ...values, profiles, modes };
 }
@@ -322,6 +330,7 @@ async function main(): Promise<void> {
   const o: RunOptions = {
     full: flags.full,
     proxy: flags.proxy,
+    before: flags.before,
     requests: flags.requests === undefined ? undefined : Number(flags.requests),
     cpuProf: flags["cpu-prof"] ? `${resultsDir}/prof-${stamp}` : undefined,
     maxSeconds: Number(flags["max-seconds"]),
@@ -331,6 +340,7 @@ async function main(): Promise<void> {
   const about = {
     ...await machine(),
     proxyVersion: flags.label ?? await describeCheckout(o.proxy),
+    ...(o.before ? { beforeVersion: await describeCheckout(o.before) } : {}),
   };
   const output: Record<string, unknown> = {
     started: new Date().toISOString(),

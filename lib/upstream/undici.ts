@@ -14,7 +14,7 @@
 import tls from "node:tls";
 // First: undici picks up the cheaper `assert` as it loads.
 import "./undici_assert.ts";
-import { Agent, type Dispatcher, EnvHttpProxyAgent } from "undici";
+import * as Undici from "undici";
 import {
   type ChunkSource,
   type Transport,
@@ -23,6 +23,9 @@ import {
   type TransportRequest,
 } from "./transport.ts";
 import { onAbort } from "./body.ts";
+
+const { Agent, EnvHttpProxyAgent } = Undici;
+type Dispatcher = Undici.Dispatcher;
 
 /** Most open connections to one upstream origin; more requests wait for a free one. */
 export const MAX_CONNECTIONS = 1024;
@@ -54,7 +57,7 @@ export function proxySettings(
 /** Creates the undici transport. */
 export function undiciTransport(options: UndiciOptions = {}): Transport {
   const tlsOptions = options.ca ? { secureContext: withAuthorities(options.ca) } : undefined;
-  const agentOptions: Agent.Options = {
+  const agentOptions: Undici.Agent.Options = {
     connections: MAX_CONNECTIONS,
     // The client's own budget and idle watch time the answer; undici's would cut long streams.
     headersTimeout: 0,
@@ -91,10 +94,10 @@ function withAuthorities(pem: string): tls.SecureContext {
   return context;
 }
 
-type Controller = Dispatcher.DispatchController;
+type Controller = Undici.Dispatcher.DispatchController;
 
 /** One request and its answer: the undici handler, and the answer body's `ChunkSource`. */
-class Exchange implements Dispatcher.DispatchHandler, ChunkSource {
+class Exchange implements Undici.Dispatcher.DispatchHandler, ChunkSource {
   readonly head: Promise<TransportAnswer>;
   #resolveHead!: (answer: TransportAnswer) => void;
   #rejectHead!: (err: unknown) => void;
