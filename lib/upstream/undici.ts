@@ -38,6 +38,8 @@ export interface UndiciOptions {
   ca?: string | undefined;
   /** The environment, for the proxy variables (only these are read). */
   env?: Readonly<Record<string, string | undefined>> | undefined;
+  /** Most connections per origin (default `MAX_CONNECTIONS`). */
+  connections?: number;
 }
 
 /** The proxy settings in `env`, lowercase names first as curl reads them; empty when none. */
@@ -58,7 +60,7 @@ export function proxySettings(
 export function undiciTransport(options: UndiciOptions = {}): Transport {
   const tlsOptions = options.ca ? { secureContext: withAuthorities(options.ca) } : undefined;
   const agentOptions: Undici.Agent.Options = {
-    connections: MAX_CONNECTIONS,
+    connections: options.connections ?? MAX_CONNECTIONS,
     // The client's own budget and idle watch time the answer; undici's would cut long streams.
     headersTimeout: 0,
     bodyTimeout: 0,

@@ -11,7 +11,7 @@ import net from "node:net";
 import { FAKE_MODELS, FakeUpstream, textStream } from "../_fake_upstream.ts";
 import { post, startProxy, TEST_TOKEN } from "../_helpers.ts";
 import { spawnMain } from "../_process.ts";
-import { proxySettings } from "../../lib/upstream/undici.ts";
+import { proxySettings, undiciTransport } from "../../lib/upstream/undici.ts";
 
 const QWEN = "Qwen/Qwen3-32B-TEE";
 const BGE = "BAAI/bge-m3";
@@ -378,4 +378,59 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("the pool keeps connections alive for reuse and opens no more than its limit per origin", async () => {
+  let open = 0;
+  let most = 0;
+  let accepted = 0;
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const release: (() => void)[] = [];
+  const serve = async (conn: Deno.Conn) => {
+    open++;
+    most = Math.max(most, open);
+    const buffer = new Uint8Array(4096);
+    try {
+      while ((await conn.read(buffer)) !== null) {
+        await new Promise<void>((resolve) => release.push(resolve));
+        await conn.write(new TextEncoder().encode(
+          "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok",
+        ));
+      }
+    } catch {
+      /* closed */
+    } finally {
+      open--;
+      conn.close();
+    }
+  };
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      accepted++;
+      serve(conn);
+    }
+  })();
+  const transport = undiciTransport({ connections: 2 });
+  const url = new URL(`http://127.0.0.1:${listener.addr.port}/v1/models`);
+  const get = async () => {
+    const answer = await transport.send({ method: "GET", url, headers: {}, signals: [] });
+    while (await answer.body.read());
+    return answer.status;
+  };
+  try {
+    let answered = 0;
+    const five = Array.from({ length: 5 }, () => get().finally(() => answered++));
+    while (answered < 5) {
+      await new Promise((r) => setTimeout(r, 20)); // time for a third connection, were it opened
+      release.splice(0).forEach((go) => go());
+    }
+    assert.deepEqual(await Promise.all(five), [200, 200, 200, 200, 200]);
+    assert.equal(most, 2);
+    assert.equal(accepted, 2, "the five requests share two kept-alive connections");
+  } finally {
+    release.forEach((go) => go());
+    await transport.close();
+    listener.close();
+    await accepting;
+  }
 });
