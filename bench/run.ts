@@ -76,7 +76,7 @@ export const PROFILES: Profile[] = [
     tokens: 50,
     delayMs: 5,
     quick: 60,
-    full: 300,
+    full: 120,
     warmup: 5,
     rampMs: 0,
   },
