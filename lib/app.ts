@@ -1,7 +1,8 @@
 /**
  * Wires the app's parts together from a validated config: the upstream client, the catalogue,
- * the running-model tracker and the handler. `main.ts` and the tests both build the app here,
- * passing their own `fetch`, clock and log sink.
+ * the running-model tracker, the Chutes account view and warmth (through the management API),
+ * the persistent usage store and the handler. `main.ts` and the tests both build the app here,
+ * passing their own `fetch`, clock, log sink and usage store.
  */
 import type { AliasStore } from "./models/aliases_file.ts";
 import { KeyCheck } from "./server/auth.ts";
@@ -15,7 +16,14 @@ import { RunningModels } from "./models/running.ts";
 import { createHandler, type ServerDeps } from "./server/router.ts";
 import { OLLAMA_ROUTES } from "./doors/ollama/routes.ts";
 import { OPENAI_ROUTES } from "./doors/openai/routes.ts";
-import { OPS_ROUTES } from "./ops/routes.ts";
+import { opsRoutes } from "./ops/routes.ts";
+import { DEMO_MANAGEMENT_URL } from "./config/config.ts";
+import { ManagementApi } from "./upstream/management.ts";
+import { AccountWatch } from "./models/account.ts";
+import { Warmth } from "./models/warmth.ts";
+import { UsageStore } from "./ops/usage_store.ts";
+import { costUsd } from "./ops/status.ts";
+import { KeyNames } from "./server/key_names.ts";
 import { Upstream } from "./upstream/client.ts";
 import { MergedListing } from "./models/listing.ts";
 import { type Clock, systemClock } from "./base/clock.ts";
@@ -33,15 +41,22 @@ export interface AppOptions {
   wallNow?: () => number;
   /** Where `/api/copy` aliases persist (`main.ts` opens the aliases file); memory when absent. */
   aliasStore?: AliasStore;
+  /** Where usage persists (`main.ts` opens the state directory's file); memory when absent. */
+  usageStore?: UsageStore;
 }
 
 /** Builds the dependencies and the fetch handler for `config`. */
 export function createApp(
   config: Config,
   options: AppOptions = {},
-): { deps: ServerDeps; handler: (request: Request) => Promise<Response> } {
+): {
+  deps: ServerDeps;
+  handler: (request: Request, info?: { remoteAddr?: Deno.Addr }) => Promise<Response>;
+  usage: UsageStore;
+} {
   const log = createLogger({
     debug: config.debug,
+    format: config.log_format,
     secrets: [
       config.api_token,
       ...config.api_keys,
@@ -79,6 +94,30 @@ export function createApp(
     log,
     ...(options.aliasStore ? { aliasStore: options.aliasStore } : {}),
   });
+  // The demo's management URL is a `.invalid` host: no account, no warm-ups.
+  const management = config.management_base_url === DEMO_MANAGEMENT_URL
+    ? undefined
+    : new ManagementApi({
+      baseUrl: config.management_base_url,
+      token: config.api_token,
+      fetch: options.fetch ?? fetch,
+    });
+  const metrics = new Metrics(wallNow);
+  const usage = options.usageStore ?? UsageStore.memory({ now: wallNow, log });
+  metrics.onRecord((r) => {
+    if (!r.model) return;
+    const price = catalogue.peek(r.model)?.pricing;
+    usage.add({
+      at: r.at,
+      model: r.model,
+      door: r.door ?? "other",
+      keyName: r.keyName ?? "",
+      failed: r.failed,
+      tokensIn: r.promptTokens,
+      tokensOut: r.completionTokens,
+      costUsd: costUsd(r.promptTokens, r.completionTokens, price),
+    });
+  });
   const deps: ServerDeps = {
     config,
     upstream,
@@ -89,10 +128,28 @@ export function createApp(
     catalogue,
     cors: new CorsPolicy(config.origins),
     keys: new KeyCheck(config.api_keys),
-    metrics: new Metrics(wallNow),
+    keyNames: new KeyNames(config.api_keys.length > 0, config.key_names),
+    metrics,
     running: new RunningModels(wallNow),
     clock: options.clock ?? systemClock,
     log,
+    account: new AccountWatch({
+      ...(management ? { api: management } : {}),
+      disabled: "demo mode: there is no Chutes account behind the demo upstream",
+      now: wallNow,
+      log,
+    }),
+    warmth: new Warmth({
+      ...(management ? { api: management } : {}),
+      now: wallNow,
+      log,
+      timeoutMs: config.warmup_timeout_seconds * 1000,
+    }),
   };
-  return { deps, handler: createHandler(deps, [OPS_ROUTES, OPENAI_ROUTES, OLLAMA_ROUTES]) };
+  const ops = opsRoutes({ usage });
+  return {
+    deps,
+    handler: createHandler(deps, [ops, OPENAI_ROUTES, OLLAMA_ROUTES]),
+    usage,
+  };
 }

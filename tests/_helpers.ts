@@ -29,7 +29,14 @@ export function testConfig(
   baseUrl: string,
   overrides: Partial<Record<keyof Config, unknown>> = {},
 ): Config {
-  return validateConfig({ api_token: TEST_TOKEN, base_url: baseUrl, port: 0, ...overrides });
+  return validateConfig({
+    api_token: TEST_TOKEN,
+    base_url: baseUrl,
+    // The fake upstream plays Chutes' management API at its root, so nothing reaches api.chutes.ai.
+    management_base_url: new URL(baseUrl).origin,
+    port: 0,
+    ...overrides,
+  });
 }
 
 /** Starts a fake upstream and the proxy in front of it. */

@@ -178,7 +178,13 @@ export async function handleCompletion(
   const resolved = await resolveModel(kind, req, deps);
   const empty = "messages" in req ? req.messages.length === 0 : req.prompt === "" && !req.images;
   if (resolved.facts) deps.running.touch(resolved.facts, req.keep_alive);
-  if (empty) return loadReply(kind, req, deps.clock);
+  if (empty) {
+    // A load request: ask Chutes to warm the chute up, without waiting for it.
+    if (req.keep_alive !== 0 && resolved.facts?.upstreamIndex === 0) {
+      deps.warmth.warmInBackground(resolved.upstreamId);
+    }
+    return loadReply(kind, req, deps.clock);
+  }
   checkCapabilities(kind, req, resolved);
   const policy = { ...deps.config, contextLength: resolved.facts?.contextLength };
   const upstreamReq = "messages" in req
