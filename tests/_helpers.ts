@@ -47,6 +47,8 @@ export function startProxy(
     upstream?: FakeUpstream;
     /** Where `/api/copy` aliases persist; in memory when absent, so tests never write files. */
     aliasStore?: AliasStore;
+    /** Wall clock in milliseconds (account and utilisation polling, usage hours). */
+    wallNow?: () => number;
   } = {},
 ): TestProxy {
   const upstream = options.upstream ?? FakeUpstream.start();
@@ -57,6 +59,7 @@ export function startProxy(
     logSink: (_level, line) => logs.push(line),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.aliasStore ? { aliasStore: options.aliasStore } : {}),
+    ...(options.wallNow ? { wallNow: options.wallNow } : {}),
     sleep: (ms: number) => {
       waits.push(ms);
       return Promise.resolve();

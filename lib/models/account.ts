@@ -58,11 +58,11 @@ export function humanDuration(ms: number): string {
   const s = Math.round(ms / 1000);
   if (s <= 0) return "now";
   if (s < 60) return `${s} s`;
-  const min = Math.round(s / 60);
+  const min = Math.floor(s / 60);
   if (min < 60) return `${min} min`;
   const h = Math.floor(min / 60);
   if (h < 48) return min % 60 === 0 ? `${h} h` : `${h} h ${min % 60} min`;
-  return `${Math.round(h / 24)} days`;
+  return `${Math.floor(h / 24)} days`;
 }
 
 /** Watches the Chutes account through the management API. */
