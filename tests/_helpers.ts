@@ -8,6 +8,7 @@ import { type Config, validateConfig } from "../lib/config/config.ts";
 import type { ServerDeps } from "../lib/server/router.ts";
 import { FakeUpstream } from "./_fake_upstream.ts";
 import type { Clock } from "../lib/base/clock.ts";
+import type { UsageStore } from "../lib/ops/usage_store.ts";
 
 /** A made-up token; tests assert it never shows up in logs or answers. */
 export const TEST_TOKEN = "cpk_test_0123456789abcdef.not-a-real-token";
@@ -49,6 +50,8 @@ export function startProxy(
     aliasStore?: AliasStore;
     /** Wall clock in milliseconds (account and utilisation polling, usage hours). */
     wallNow?: () => number;
+    /** Where usage persists; in memory when absent. */
+    usageStore?: UsageStore;
   } = {},
 ): TestProxy {
   const upstream = options.upstream ?? FakeUpstream.start();
@@ -60,6 +63,7 @@ export function startProxy(
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.aliasStore ? { aliasStore: options.aliasStore } : {}),
     ...(options.wallNow ? { wallNow: options.wallNow } : {}),
+    ...(options.usageStore ? { usageStore: options.usageStore } : {}),
     sleep: (ms: number) => {
       waits.push(ms);
       return Promise.resolve();

@@ -223,6 +223,9 @@ function textJson(answer: DemoAnswer, wire: Wire, meta: AnswerMeta): unknown {
 }
 
 function embeddings(body: Body): Response {
+  // Any `demo/…` name embeds; any other is unknown here, so `pull` of it is an error.
+  const model = String(body.model ?? "");
+  if (!model.startsWith("demo/")) return detail(404, `model not found: ${model}`);
   const input = typeof body.input === "string" ? [body.input] : body.input;
   if (!Array.isArray(input) || !input.every((s) => typeof s === "string")) {
     return detail(400, "input must be a string or an array of strings");

@@ -347,3 +347,24 @@ Deno.test("main.ts --demo with no token: banner, then /api/tags lists the demo m
   assert.match(child.output(), /DEMO MODE: every answer is canned/);
   assert.doesNotMatch(child.output(), /error:/);
 });
+
+Deno.test("demo mode: pull of a demo model succeeds, pull of a name the demo lacks is an error", async () => {
+  await using demo = startDemo();
+  const client = new Ollama({ host: demo.url });
+  const pulled: string[] = [];
+  for await (const part of await client.pull({ model: "demo/chat", stream: true })) {
+    pulled.push(part.status);
+  }
+  assert.equal(pulled.at(-1), "success");
+  const res = await fetch(`${demo.url}/api/pull`, {
+    method: "POST",
+    body: JSON.stringify({ model: "llama3.2", stream: false }),
+  });
+  assert.equal(res.status, 404);
+  assert.deepEqual(await res.json(), {
+    error: 'pull model manifest: model "llama3.2" is not available on Chutes.ai',
+  });
+  // The demo has no Chutes account: the status page says so instead of calling anyone.
+  const data = await (await fetch(`${demo.url}/ui/data`)).json();
+  assert.match(data.account.disabled, /^demo mode/);
+});
