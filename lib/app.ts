@@ -54,14 +54,15 @@ export function createApp(
   handler: (request: Request, info?: { remoteAddr?: Deno.Addr }) => Promise<Response>;
   usage: UsageStore;
 } {
+  const secrets = [
+    config.api_token,
+    ...config.api_keys,
+    ...config.upstreams.map((u) => u.api_token ?? ""),
+  ].filter((s) => s !== "");
   const log = createLogger({
     debug: config.debug,
     format: config.log_format,
-    secrets: [
-      config.api_token,
-      ...config.api_keys,
-      ...config.upstreams.map((u) => u.api_token ?? ""),
-    ],
+    secrets,
     ...(options.logSink ? { sink: options.logSink } : {}),
   });
   const wallNow = options.wallNow ?? Date.now;
@@ -133,6 +134,7 @@ export function createApp(
     running: new RunningModels(wallNow),
     clock: options.clock ?? systemClock,
     log,
+    secrets,
     account: new AccountWatch({
       ...(management ? { api: management } : {}),
       disabled: "demo mode: there is no Chutes account behind the demo upstream",

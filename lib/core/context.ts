@@ -31,12 +31,12 @@ export const QUIET_ROUTES: ReadonlySet<string> = new Set([
 export class RequestContext {
   readonly id = crypto.randomUUID().slice(0, 8);
   readonly trace: UpstreamTrace = { attempts: 0 };
+  /** The client protocol that answered (`ollama`, `openai`, `anthropic`, `responses`). */
+  door: string | undefined;
   model: string | undefined;
   promptTokens: number | undefined;
   completionTokens: number | undefined;
   firstTokenAt: number | undefined;
-  /** The client protocol (`ollama`, `openai`, …), set by the router or the door's handler. */
-  door: string | undefined;
   /** The access key's name (`key_names`) or `key-<sha256 prefix>`; never the key itself. */
   keyName: string | undefined;
   /** The client's address, as the server saw it. */

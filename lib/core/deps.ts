@@ -27,6 +27,8 @@ export interface CoreDeps {
   running: RunningModels;
   clock: Clock;
   log: Logger;
+  /** Every secret the proxy holds (the tokens, the access keys): redacted from all it writes. */
+  secrets: readonly string[];
   /** The Chutes account (quota, balance) as last fetched from the management API. */
   account: AccountWatch;
   /** Per-model warmth on Chutes, and warm-ups. */
