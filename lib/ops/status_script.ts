@@ -123,7 +123,7 @@ function render(d) {
     [...reasons].slice(0, 3).map(([why, n]) => "<li>" + n + "× " + esc(clip(why, 90)) + "</li>").join("") + "</ul>" : "no failed requests");
   account(d);
   chart(d.last_hour);
-  rows("models", d.models, ["Model|any", "Warmth|nw", "Capabilities", "Context|num", "$ / M|num"], (m) => [wbr(m.name), pill(m.warmth),
+  rows("models", d.models, ["Model|any", "Warmth|nw", "Capabilities", "Context|num", "$ / M|num"], (m) => [esc(m.name), pill(m.warmth),
     m.capabilities.map((c) => '<span class="cap">' + esc(c) + "</span>").join(""), num(m.context_length),
     m.pricing ? m.pricing.prompt + " / " + m.pricing.completion : "—"]);
   const s = d.stored_usage, periods = [["today", s.today], ["this week", s.week], ["this month", s.month]];
