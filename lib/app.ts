@@ -17,9 +17,8 @@ import { createHandler, type ServerDeps } from "./server/router.ts";
 import { OLLAMA_ROUTES } from "./doors/ollama/routes.ts";
 import { OPENAI_ROUTES } from "./doors/openai/routes.ts";
 import { opsRoutes } from "./ops/routes.ts";
-import { DEMO_MANAGEMENT_URL } from "./config/config.ts";
 import { ManagementApi } from "./upstream/management.ts";
-import { AccountWatch } from "./models/account.ts";
+import { AccountWatch, managementOff } from "./models/account.ts";
 import { Warmth } from "./models/warmth.ts";
 import { UsageStore } from "./ops/usage_store.ts";
 import { costUsd } from "./ops/status.ts";
@@ -95,14 +94,13 @@ export function createApp(
     log,
     ...(options.aliasStore ? { aliasStore: options.aliasStore } : {}),
   });
-  // The demo's management URL is a `.invalid` host: no account, no warm-ups.
-  const management = config.management_base_url === DEMO_MANAGEMENT_URL
-    ? undefined
-    : new ManagementApi({
-      baseUrl: config.management_base_url,
-      token: config.api_token,
-      fetch: options.fetch ?? fetch,
-    });
+  // No account and no warm-ups in demo mode, or when the token is not a Chutes token.
+  const off = managementOff(config);
+  const management = off !== undefined ? undefined : new ManagementApi({
+    baseUrl: config.management_base_url,
+    token: config.api_token,
+    fetch: options.fetch ?? fetch,
+  });
   const metrics = new Metrics(wallNow);
   const usage = options.usageStore ?? UsageStore.memory({ now: wallNow, log });
   metrics.onRecord((r) => {
@@ -137,7 +135,7 @@ export function createApp(
     secrets,
     account: new AccountWatch({
       ...(management ? { api: management } : {}),
-      disabled: "demo mode: there is no Chutes account behind the demo upstream",
+      ...(off ? { disabled: off } : {}),
       now: wallNow,
       log,
     }),

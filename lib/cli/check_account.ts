@@ -5,9 +5,8 @@
  * make the proxy unready, since chat does not depend on it.
  */
 import type { Config } from "../config/config.ts";
-import { DEMO_MANAGEMENT_URL } from "../config/config.ts";
 import { createLogger } from "../base/log.ts";
-import { AccountWatch } from "../models/account.ts";
+import { AccountWatch, managementOff } from "../models/account.ts";
 import { accountSummary } from "../ops/account_view.ts";
 import { ManagementApi } from "../upstream/management.ts";
 import type { CheckOptions } from "./check_http.ts";
@@ -17,7 +16,8 @@ export async function checkAccount(
   config: Config,
   o: Required<CheckOptions>,
 ): Promise<{ where: string; lines: string[] }> {
-  const api = config.management_base_url === DEMO_MANAGEMENT_URL ? undefined : new ManagementApi({
+  const off = managementOff(config);
+  const api = off !== undefined ? undefined : new ManagementApi({
     baseUrl: config.management_base_url,
     token: config.api_token,
     fetch: o.fetch,
@@ -25,7 +25,12 @@ export async function checkAccount(
   });
   // Fetch problems go into the lines; nothing is logged.
   const log = createLogger({ debug: false, secrets: [], sink: () => {} });
-  const watch = new AccountWatch({ ...(api ? { api } : {}), now: Date.now, log });
+  const watch = new AccountWatch({
+    ...(api ? { api } : {}),
+    ...(off ? { disabled: off } : {}),
+    now: Date.now,
+    log,
+  });
   await watch.refresh();
   return { where: config.management_base_url, lines: accountSummary(watch.state, Date.now()) };
 }

@@ -8,6 +8,7 @@
  * page shows, never an answer — except that a 402 or quota 429 names the reset time it knows.
  */
 import type { Logger } from "../base/log.ts";
+import { type Config, DEFAULT_MANAGEMENT_BASE_URL, DEMO_MANAGEMENT_URL } from "../config/config.ts";
 import type { ApiAnswer, ManagementApi } from "../upstream/management.ts";
 import {
   type QuotaRow,
@@ -40,6 +41,25 @@ export interface AccountState {
   tokenProblem: string | null;
   /** When the last fetch started (wall-clock ms), or null. */
   checkedAt: number | null;
+}
+
+/**
+ * Why the management API is not used, or undefined when it is: never in demo mode, and not with
+ * the default Chutes address when the chat upstream is not Chutes (the token is for another
+ * service and must not be sent to api.chutes.ai); setting `management_base_url` turns it on.
+ */
+export function managementOff(
+  config: Pick<Config, "base_url" | "management_base_url">,
+): string | undefined {
+  if (config.management_base_url === DEMO_MANAGEMENT_URL) {
+    return "demo mode: there is no Chutes account behind the demo upstream";
+  }
+  const chutes = /(^|\.)chutes\.ai$/.test(new URL(config.base_url).hostname);
+  if (config.management_base_url === DEFAULT_MANAGEMENT_BASE_URL && !chutes) {
+    return "base_url is not Chutes, so the token is not sent to api.chutes.ai (set " +
+      "management_base_url to show a Chutes account)";
+  }
+  return undefined;
 }
 
 /** At most one fetch per this many milliseconds. */

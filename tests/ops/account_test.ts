@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { ACCOUNT_PATHS, ACCOUNT_SHAPES, FakeUpstream, textStream } from "../_fake_upstream.ts";
 import { post, startProxy } from "../_helpers.ts";
+import { managementOff } from "../../lib/models/account.ts";
 
 const QWEN = "Qwen/Qwen3-32B-TEE";
 const CHAT = "/v1/chat/completions";
@@ -207,4 +208,27 @@ Deno.test("a 429 at capacity gets no account note when no window is used up", as
   assert.deepEqual(await res.json(), { error: "Infrastructure is at maximum capacity" });
   // The account was looked at once to find out.
   assert.equal(p.upstream.calls(ACCOUNT_PATHS.subscription_usage).length, 1);
+});
+
+Deno.test("the token goes to api.chutes.ai only when the chat upstream is Chutes", async () => {
+  assert.equal(
+    managementOff({
+      base_url: "https://llm.chutes.ai/v1",
+      management_base_url: "https://api.chutes.ai",
+    }),
+    undefined,
+  );
+  await using p = startProxy({ config: { management_base_url: "https://api.chutes.ai" } });
+  const data = await uiData(p.url);
+  assert.match(data.account.disabled, /^base_url is not Chutes, so the token is not sent/);
+  assert.equal(data.upstream.token_valid, null);
+  assert.equal(p.deps.warmth.enabled, false);
+  // Set explicitly, the management API is used whatever the chat upstream is (as in every test here).
+  assert.equal(
+    managementOff({
+      base_url: "http://127.0.0.1:8000/v1",
+      management_base_url: "http://127.0.0.1:9",
+    }),
+    undefined,
+  );
 });
