@@ -176,7 +176,7 @@ export const DEMO_BASE_URL = "http://demo.invalid/v1";
 export const DEMO_TOKEN = "demo-mode-placeholder-token";
 
 /**
- * What `--demo` puts over every other source: the built-in demo upstream (lib/demo.ts) with its
+ * What `--demo` puts over every other source: the built-in demo upstream (lib/demo/demo.ts) with its
  * placeholder token, and no setting that names real models or other upstreams.
  */
 export const DEMO_OVERRIDES: Partial<Record<keyof Config, unknown>> = {

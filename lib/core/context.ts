@@ -77,7 +77,7 @@ export class RequestContext {
       ttftMs: this.firstTokenAt === undefined ? undefined : this.firstTokenAt - this.startedAt,
       totalMs: end - this.startedAt,
       id: this.id,
-      // A stream fails after its 200 went out; its note says so (lib/pipeline.ts, lib/sse_relay.ts).
+      // A stream fails after its 200 went out; its note says so (lib/core/answer.ts).
       failed: status >= 400 || (note?.startsWith("failed") ?? false),
     });
   }

@@ -2,7 +2,7 @@
  * The status page's data (`GET /ui/data`): uptime, upstream health, the models with their
  * capabilities, context length and price, the last requests, per-minute tokens and errors for
  * the last hour, and the usage cost so far estimated from the Chutes catalogue's pricing
- * (USD per million tokens). The page itself (lib/status_page.ts) is static and fetches this.
+ * (USD per million tokens). The page itself (lib/ops/status_page.ts) is static and fetches this.
  */
 import type { CoreDeps } from "../core/deps.ts";
 import { PROXY_VERSION } from "../base/version.ts";
