@@ -14,6 +14,7 @@ import { DEFAULT_RETRY } from "./upstream/retry.ts";
 import { Metrics } from "./base/metrics.ts";
 import { RunningModels } from "./models/running.ts";
 import { createHandler, type ServerDeps } from "./server/router.ts";
+import { ANTHROPIC_ROUTES } from "./doors/anthropic/routes.ts";
 import { OLLAMA_ROUTES } from "./doors/ollama/routes.ts";
 import { OPENAI_ROUTES } from "./doors/openai/routes.ts";
 import { opsRoutes } from "./ops/routes.ts";
@@ -23,6 +24,7 @@ import { Warmth } from "./models/warmth.ts";
 import { UsageStore } from "./ops/usage_store.ts";
 import { costUsd } from "./ops/status.ts";
 import { KeyNames } from "./server/key_names.ts";
+import { RESPONSES_ROUTES } from "./doors/responses/routes.ts";
 import { Upstream } from "./upstream/client.ts";
 import { MergedListing } from "./models/listing.ts";
 import { type Clock, systemClock } from "./base/clock.ts";
@@ -149,7 +151,13 @@ export function createApp(
   const ops = opsRoutes({ usage });
   return {
     deps,
-    handler: createHandler(deps, [ops, OPENAI_ROUTES, OLLAMA_ROUTES]),
+    handler: createHandler(deps, [
+      ops,
+      RESPONSES_ROUTES,
+      ANTHROPIC_ROUTES,
+      OPENAI_ROUTES,
+      OLLAMA_ROUTES,
+    ]),
     usage,
   };
 }

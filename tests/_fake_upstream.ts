@@ -1,12 +1,13 @@
 /**
  * A fake Chutes server on 127.0.0.1, port 0. It records every request (method, path, headers,
  * parsed JSON body) so tests can assert the exact translated body, serves a model list, and
- * answers completion calls from a per-path queue of scripted replies: JSON, text, or an SSE
- * stream written piece by piece (optionally with delays, or left hanging). It counts open and
- * cancelled streams so disconnect tests can prove the upstream request was closed. At its root
- * (`origin`, the proxy's `management_base_url`) it also plays Chutes' management API: the
- * account endpoints in any documented shape (`ACCOUNT_SHAPES`, `useAccount`), the public
- * utilisation list, and warm-up streams (queued per path, else one `hot` line).
+ * answers completion calls from a per-path queue of scripted replies (or functions that make
+ * one from the request): JSON, text, or an SSE stream written piece by piece (optionally with
+ * delays, or left hanging). It counts open and cancelled streams so disconnect tests can prove
+ * the upstream request was closed. At its root (`origin`, the proxy's `management_base_url`) it
+ * also plays Chutes' management API: the account endpoints in any documented shape
+ * (`ACCOUNT_SHAPES`, `useAccount`), the public utilisation list, and warm-up streams (queued per
+ * path, else one `hot` line).
  */
 import type { UpstreamModel } from "../lib/upstream/wire.ts";
 
@@ -29,6 +30,9 @@ export type Reply =
     /** Milliseconds to wait before answering with headers (a slow first byte). */
     before?: number;
   };
+
+/** A reply made from the request it answers (a fake model that reads its prompt). */
+export type ReplyFor = (request: Recorded) => Reply;
 
 /** `data: <json>\n\n` for each object, then `data: [DONE]\n\n` unless `done` is false. */
 export function sse(events: unknown[], options: { done?: boolean } = {}): string[] {
@@ -132,7 +136,7 @@ export class FakeUpstream {
   utilization: Reply = { json: structuredClone(FAKE_UTILIZATION) };
   openStreams = 0;
   cancelledStreams = 0;
-  readonly #queues = new Map<string, Reply[]>();
+  readonly #queues = new Map<string, (Reply | ReplyFor)[]>();
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
 
   /** Serves each account endpoint in the named shape of `ACCOUNT_SHAPES` (live shapes by default). */
@@ -176,7 +180,7 @@ export class FakeUpstream {
   }
 
   /** Queues a reply for the next request to `path` (e.g. `/v1/chat/completions`). */
-  enqueue(path: string, reply: Reply): void {
+  enqueue(path: string, reply: Reply | ReplyFor): void {
     const queue = this.#queues.get(path) ?? [];
     queue.push(reply);
     this.#queues.set(path, queue);
@@ -209,7 +213,9 @@ export class FakeUpstream {
     if (path === "/v1/models" && request.method === "GET") {
       return this.#reply(this.modelsReply ?? { json: { object: "list", data: this.models } });
     }
-    const reply = this.#queues.get(path)?.shift() ?? this.#management(path, request.method);
+    const queued = this.#queues.get(path)?.shift();
+    const reply = (typeof queued === "function" ? queued(this.requests.at(-1)!) : queued) ??
+      this.#management(path, request.method);
     if (!reply) {
       return Response.json({ detail: `fake upstream: nothing queued for ${path}` }, {
         status: 418,

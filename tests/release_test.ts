@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { PROXY_VERSION } from "../lib/base/version.ts";
+import { DEFAULTS } from "../lib/config/config.ts";
 import { runMain } from "./_process.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -25,7 +26,7 @@ Deno.test("--version prints the proxy and Ollama versions, with no token and fro
   assert.equal(bare.code, 0, bare.stderr);
   assert.equal(
     bare.stdout,
-    `ollama-chutes-proxy ${PROXY_VERSION}\nreports Ollama version 0.12.10\n`,
+    `ollama-chutes-proxy ${PROXY_VERSION}\nreports Ollama version ${DEFAULTS.ollama_version}\n`,
   );
   const configured = await runMain(["--version"], {}, {
     prepare: (cwd) => Deno.writeTextFile(`${cwd}/config.json`, '{"ollama_version": "0.13.1"}'),

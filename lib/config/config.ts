@@ -80,7 +80,7 @@ export const DEFAULTS: Omit<Config, "api_token" | "embed_base_url"> & {
   default_system_prompt: null,
   max_history_messages: -1,
   debug: false,
-  ollama_version: "0.12.10",
+  ollama_version: "0.32.6",
   models: [],
   include: [],
   exclude: [],
@@ -202,7 +202,7 @@ export const DEMO_MANAGEMENT_URL = "http://demo.invalid";
 export const DEMO_TOKEN = "demo-mode-placeholder-token";
 
 /**
- * What `--demo` puts over every other source: the built-in demo upstream (lib/demo.ts) with its
+ * What `--demo` puts over every other source: the built-in demo upstream (lib/demo/demo.ts) with its
  * placeholder token, and no setting that names real models or other upstreams.
  */
 export const DEMO_OVERRIDES: Partial<Record<keyof Config, unknown>> = {

@@ -55,6 +55,11 @@ export interface ChatPlan {
   keepAlive?: number;
   /** What the client calls the output limit, for the clamp note (default `max_tokens`). */
   maxTokensField?: string;
+  /**
+   * The door merged the server's generation `defaults` itself (Ollama, where an option sent as
+   * `null` removes its default); otherwise the core fills the fields the body leaves out.
+   */
+  defaultsApplied?: boolean;
 }
 
 /** An upstream answer whose body has not been read yet. */
@@ -93,10 +98,17 @@ function checkCapabilities(plan: ChatPlan, resolved: Resolved): void {
   delete plan.body.chat_template_kwargs;
 }
 
-/** Applies the conversation policy and the output clamp to the body, in place. */
+/** Applies the defaults, the conversation policy and the output clamp to the body, in place. */
 function applyPolicy(plan: ChatPlan, resolved: Resolved, deps: CoreDeps): void {
   const body = plan.body;
   const config = deps.config;
+  if (!plan.defaultsApplied) {
+    for (const [key, value] of Object.entries(config.defaults)) {
+      if (value !== null && value !== undefined && !(key in body)) {
+        body[key] = structuredClone(value);
+      }
+    }
+  }
   if (plan.path === "/chat/completions" && Array.isArray(body.messages)) {
     const messages = body.messages as PolicyMessage[];
     body.messages = guardContext(
@@ -120,9 +132,41 @@ function applyPolicy(plan: ChatPlan, resolved: Resolved, deps: CoreDeps): void {
   }
 }
 
+/** The prompt's tokens as the proxy estimates them: messages (or prompt) and tool definitions. */
 function promptEstimate(body: Record<string, unknown>): number {
-  if (typeof body.prompt === "string") return Math.ceil(body.prompt.length / 4);
-  return Array.isArray(body.messages) ? estimateTokens(body.messages as PolicyMessage[]) : 0;
+  const tools = Array.isArray(body.tools) ? Math.ceil(JSON.stringify(body.tools).length / 4) : 0;
+  if (typeof body.prompt === "string") return Math.ceil(body.prompt.length / 4) + tools;
+  const messages = Array.isArray(body.messages) ? body.messages as PolicyMessage[] : [];
+  return estimateTokens(messages) + tools;
+}
+
+/** A header value from notes that may carry client text: printable Latin-1 only, bounded. */
+function headerValue(notes: readonly string[]): string {
+  const text = notes.join(", ").replace(/[^\x20-\x7e\xa0-\xff]/g, "?");
+  return text.length > 2000 ? `${text.slice(0, 2000)}...` : text;
+}
+
+/**
+ * A 200 that is not an event stream (an HTML error page from a proxy in the way, a JSON object)
+ * is a failure before the first byte: 502 with what the upstream sent, redacted.
+ */
+async function refuseNonStream(res: Response, deps: CoreDeps): Promise<void> {
+  const type = res.headers.get("content-type");
+  if (type === null || /event-stream/i.test(type)) return;
+  let head = "";
+  try {
+    const reader = res.body?.getReader();
+    const first = reader ? await reader.read() : undefined;
+    head = first?.value ? new TextDecoder().decode(first.value.subarray(0, 2048)) : "";
+    void reader?.cancel();
+  } catch {
+    // the body is unreadable too; the type says enough
+  }
+  const shown = redact(head, deps.secrets).trim().slice(0, 300);
+  throw new ProxyError(
+    502,
+    `the upstream answered ${type} instead of an event stream${shown ? `: ${shown}` : ""}`,
+  );
 }
 
 /** Resolves, checks, applies the policy and posts; throws `ProxyError` before the first byte. */
@@ -158,11 +202,12 @@ export async function openChat(
     ctx.trace,
   );
   ctx.model = answered.name;
+  await refuseNonStream(answered.response, deps);
   const headers: Record<string, string> = {};
   if (answered.fallback) {
     headers["x-proxy-fallback"] = `${resolved.upstreamId} -> ${answered.model.upstreamId}`;
   }
-  if (plan.ignored.length > 0) headers["x-proxy-ignored-options"] = plan.ignored.join(", ");
+  if (plan.ignored.length > 0) headers["x-proxy-ignored-options"] = headerValue(plan.ignored);
   const estimate = promptEstimate(body);
   return {
     model: answered.name,

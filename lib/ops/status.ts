@@ -26,23 +26,15 @@ export function costUsd(
 /** How long the page waits for the account and utilisation before answering with what it has. */
 const LOOK_WAIT_MS = 2000;
 
+/** A request as the page lists it: the record, how it ended, and null for what is unknown. */
 function requestRow(r: RequestRecord) {
   return {
-    at: r.at,
-    id: r.id,
-    method: r.method,
-    route: r.route,
-    door: r.door ?? null,
-    model: r.model,
-    key_name: r.keyName ?? null,
-    status: r.status,
+    ...r,
     outcome: r.failed ? "failed" : r.aborted ? "aborted" : "ok",
+    door: r.door ?? null,
+    keyName: r.keyName ?? null,
     error: r.error ?? null,
-    tokens_in: r.promptTokens,
-    tokens_out: r.completionTokens,
-    ttft_ms: r.ttftMs ?? null,
-    total_ms: r.totalMs,
-    attempts: r.attempts,
+    ttftMs: r.ttftMs ?? null,
   };
 }
 

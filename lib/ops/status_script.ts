@@ -133,9 +133,9 @@ function render(d) {
   $("usage-split").innerHTML = "This month by model: " + split(s.month.by_model, "model") + "<br>by door: " + split(s.month.by_door, "door") +
     "<br>by key: " + split(s.month.by_key, "key_name") + "<br>" + (s.problem ? '<span class="bad">' + esc(s.problem) + "</span>" : "kept in " + esc(s.where) + " for " + s.retention_days + " days");
   rows("recent", d.recent, ["Time|nw", "Request", "Model", "Key|nw", "Status|nw", "Reason|any", "Tokens|num", "TTFT|num", "Total|num", "Id|nw"], (r) => [
-    new Date(r.at).toLocaleTimeString(), wbr((r.door ? r.door + " " : "") + r.method + " " + r.route), wbr(r.model || "—"), esc(r.key_name || "—"),
+    new Date(r.at).toLocaleTimeString(), wbr((r.door ? r.door + " " : "") + r.method + " " + r.route), wbr(r.model || "—"), esc(r.keyName || "—"),
     status(r), r.error ? '<span class="' + (r.outcome === "aborted" ? "warn" : "bad") + '">' + esc(r.error) + "</span>" : "—",
-    r.tokens_in + " / " + r.tokens_out, none(r.ttft_ms) ? "—" : Math.round(r.ttft_ms) + " ms", Math.round(r.total_ms) + " ms", esc(r.id)]);
+    r.promptTokens + " / " + r.completionTokens, none(r.ttftMs) ? "—" : Math.round(r.ttftMs) + " ms", Math.round(r.totalMs) + " ms", esc(r.id)]);
   document.body.dataset.loaded = "true";
 }
 async function refresh() {

@@ -1,7 +1,8 @@
 /**
  * Access keys for the proxy itself. When keys are configured, every request except
  * `GET`/`HEAD /`, `/healthz` and `/readyz` (probes) and CORS preflights must carry
- * `Authorization: Bearer <key>`.
+ * `Authorization: Bearer <key>`, or `x-api-key: <key>` as Anthropic clients send it (Claude Code
+ * with `ANTHROPIC_API_KEY`, the Anthropic SDKs).
  * Keys are compared through their SHA-256 digests in constant time, so neither the length nor
  * a shared prefix of a key leaks through timing.
  */
@@ -36,11 +37,14 @@ export class KeyCheck {
       path === "/favicon.ico";
     if (probe && (request.method === "GET" || request.method === "HEAD")) return true;
     const header = request.headers.get("authorization") ?? "";
-    const m = /^Bearer\s+(.+)$/i.exec(header.trim());
-    if (!m) return false;
-    const given = await digest(m[1]!.trim());
+    // Claude Code may send both headers (one from each of its two variables): either may match.
+    const keys = [/^Bearer\s+(.+)$/i.exec(header.trim())?.[1], request.headers.get("x-api-key")]
+      .map((k) => k?.trim()).filter((k): k is string => !!k);
     let ok = false;
-    for (const d of await this.#digests) ok = equalDigests(given, d) || ok;
+    for (const key of keys) {
+      const given = await digest(key);
+      for (const d of await this.#digests) ok = equalDigests(given, d) || ok;
+    }
     return ok;
   }
 }

@@ -12,6 +12,7 @@ import type { CoreDeps } from "../core/deps.ts";
 import type { ErrorShape, RouteRow, RouteTable } from "../core/routes.ts";
 import type { KeyCheck } from "./auth.ts";
 import type { CorsPolicy } from "./cors.ts";
+import { decodeBody } from "./encoding.ts";
 import { limitBody } from "./limits.ts";
 import { withRequestId } from "../base/request_scope.ts";
 import type { KeyNames } from "./key_names.ts";
@@ -211,6 +212,7 @@ async function dispatch(
   }
   ctx.keyName = await deps.keyNames?.of(request);
   if (decision.kind === "error") throw decision.error;
-  const limited = limitBody(request, deps.config.max_body_bytes);
-  return await decision.mounted.row.handler(limited, deps, ctx, decision.rest);
+  const limit = deps.config.max_body_bytes;
+  const decoded = await decodeBody(limitBody(request, limit), limit);
+  return await decision.mounted.row.handler(decoded, deps, ctx, decision.rest);
 }

@@ -1,5 +1,5 @@
 /**
- * Tests for `--check` (`lib/check.ts`): the verdict of each step and the exit status for a good
+ * Tests for `--check` (`lib/cli/check.ts`): the verdict of each step and the exit status for a good
  * setup, a bad token, a wrong base URL, no network (a blocked port, a refused connection, DNS
  * failure, a time-out), a config error and filters that hide every model — against the fake
  * upstream on 127.0.0.1 or an injected `fetch`. The made-up token must never be printed. One

@@ -1,5 +1,5 @@
 /**
- * Tests for the config loader (`lib/config.ts`, `lib/config_sources.ts`): the precedence
+ * Tests for the config loader (`lib/config/config.ts`, `lib/config/sources.ts`): the precedence
  * defaults ← config.json ← env (and `.env`) ← CLI flags, the env variables the proxy reads, the
  * normalisation of URLs and bind addresses, and error messages that name the key and the value.
  * Files and the environment are injected records; nothing touches disk or `Deno.env`.

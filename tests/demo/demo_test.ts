@@ -1,5 +1,5 @@
 /**
- * Tests for demo mode (`lib/demo.ts`, `lib/demo_answers.ts`, `--demo`): the demo upstream's wire
+ * Tests for demo mode (`lib/demo/demo.ts`, `lib/demo/answers.ts`, `--demo`): the demo upstream's wire
  * format (OpenAI SSE one event per token, tool-call deltas, reasoning first, JSON when not
  * streaming), the demo config needing no token, the whole proxy in demo mode driven by the real
  * `npm:ollama` client, and `main.ts --demo` as a process with no token in its environment.

@@ -162,7 +162,7 @@ Deno.test("/ui/data: every failed row says why (upstream error, time-out, client
     assert.equal(r.door, "ollama");
     assert.equal(r.model, QWEN);
     assert.match(r.id, /^[0-9a-f]{8}$/);
-    assert.equal(typeof r.total_ms, "number");
+    assert.equal(typeof r.totalMs, "number");
   }
   // The errors of the last hour, with reasons, for the one-glance view (client aborts are not errors).
   assert.deepEqual(data.errors_last_hour.map((r: { status: number }) => r.status).toSorted(), [

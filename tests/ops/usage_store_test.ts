@@ -207,7 +207,7 @@ Deno.test("key_names names a key on /ui/data and in the log; the key itself neve
   }
   const text = await (await fetch(`${p.url}/ui/data`, auth)).text();
   const data = JSON.parse(text);
-  assert.equal(data.recent[0].key_name, "laptop");
+  assert.equal(data.recent[0].keyName, "laptop");
   assert.deepEqual(data.stored_usage.today.by_key.map((k: { key_name: string }) => k.key_name), [
     "laptop",
   ]);

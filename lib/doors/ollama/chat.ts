@@ -105,6 +105,7 @@ export async function handleCompletion(
       resolved,
       ...(req.keep_alive !== undefined ? { keepAlive: req.keep_alive } : {}),
       maxTokensField: "num_predict",
+      defaultsApplied: true,
     },
     deps,
     ctx,
