@@ -131,7 +131,7 @@ function render(d) {
     num(p.tokens_in) + " / " + num(p.tokens_out), usd(p.cost_usd)]);
   const split = (list, k) => list.map((x) => esc(x[k] || "no key") + " " + num(x.requests)).join(", ") || "—";
   $("usage-split").innerHTML = "This month by model: " + split(s.month.by_model, "model") + "<br>by door: " + split(s.month.by_door, "door") +
-    "<br>by key: " + split(s.month.by_key, "key_name") + "<br>" + (s.problem ? '<span class="bad">' + esc(s.problem) + "</span>" : "kept in " + esc(s.where) + " for " + s.retention_days + " days");
+    "<br>by key: " + split(s.month.by_key, "key_name") + "<br>" + (s.problem ? '<span class="bad">' + esc(s.problem) + "</span>" : s.where === "memory" ? "counted in memory only: not kept after a restart" : "kept in " + esc(s.where) + " for " + s.retention_days + " days");
   rows("recent", d.recent, ["Time|nw", "Request", "Model", "Key|nw", "Status|nw", "Reason|any", "Tokens|num", "TTFT|num", "Total|num", "Id|nw"], (r) => [
     new Date(r.at).toLocaleTimeString(), wbr((r.door ? r.door + " " : "") + r.method + " " + r.route), wbr(r.model || "—"), esc(r.keyName || "—"),
     status(r), r.error ? '<span class="' + (r.outcome === "aborted" ? "warn" : "bad") + '">' + esc(r.error) + "</span>" : "—",
