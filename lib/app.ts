@@ -1,7 +1,8 @@
 /**
  * Wires the app's parts together from a validated config: the upstream client, the catalogue,
- * the running-model tracker and the handler. `main.ts` and the tests both build the app here,
- * passing their own `fetch`, clock and log sink.
+ * the running-model tracker, the Chutes account view and warmth (through the management API),
+ * the persistent usage store and the handler. `main.ts` and the tests both build the app here,
+ * passing their own `fetch`, clock, log sink and usage store.
  */
 import type { AliasStore } from "./models/aliases_file.ts";
 import { KeyCheck } from "./server/auth.ts";
@@ -16,8 +17,14 @@ import { createHandler, type ServerDeps } from "./server/router.ts";
 import { ANTHROPIC_ROUTES } from "./doors/anthropic/routes.ts";
 import { OLLAMA_ROUTES } from "./doors/ollama/routes.ts";
 import { OPENAI_ROUTES } from "./doors/openai/routes.ts";
+import { opsRoutes } from "./ops/routes.ts";
+import { ManagementApi } from "./upstream/management.ts";
+import { AccountWatch, managementOff } from "./models/account.ts";
+import { Warmth } from "./models/warmth.ts";
+import { UsageStore } from "./ops/usage_store.ts";
+import { costUsd } from "./ops/status.ts";
+import { KeyNames } from "./server/key_names.ts";
 import { RESPONSES_ROUTES } from "./doors/responses/routes.ts";
-import { OPS_ROUTES } from "./ops/routes.ts";
 import { Upstream } from "./upstream/client.ts";
 import { fetchTransport, type Transport } from "./upstream/transport.ts";
 import { undiciTransport } from "./upstream/undici.ts";
@@ -42,6 +49,8 @@ export interface AppOptions {
   wallNow?: () => number;
   /** Where `/api/copy` aliases persist (`main.ts` opens the aliases file); memory when absent. */
   aliasStore?: AliasStore;
+  /** Where usage persists (`main.ts` opens the state directory's file); memory when absent. */
+  usageStore?: UsageStore;
 }
 
 /** Builds the dependencies and the fetch handler for `config`; `close` ends its connections. */
@@ -50,7 +59,8 @@ export function createApp(
   options: AppOptions = {},
 ): {
   deps: ServerDeps;
-  handler: (request: Request) => Promise<Response>;
+  handler: (request: Request, info?: { remoteAddr?: Deno.Addr }) => Promise<Response>;
+  usage: UsageStore;
   close: () => Promise<void>;
 } {
   const secrets = [
@@ -60,6 +70,7 @@ export function createApp(
   ].filter((s) => s !== "");
   const log = createLogger({
     debug: config.debug,
+    format: config.log_format,
     secrets,
     ...(options.logSink ? { sink: options.logSink } : {}),
   });
@@ -97,6 +108,29 @@ export function createApp(
     log,
     ...(options.aliasStore ? { aliasStore: options.aliasStore } : {}),
   });
+  // No account and no warm-ups in demo mode, or when the token is not a Chutes token.
+  const off = managementOff(config);
+  const management = off !== undefined ? undefined : new ManagementApi({
+    baseUrl: config.management_base_url,
+    token: config.api_token,
+    fetch: options.fetch ?? fetch,
+  });
+  const metrics = new Metrics(wallNow);
+  const usage = options.usageStore ?? UsageStore.memory({ now: wallNow, log });
+  metrics.onRecord((r) => {
+    if (!r.model) return;
+    const price = catalogue.peek(r.model)?.pricing;
+    usage.add({
+      at: r.at,
+      model: r.model,
+      door: r.door ?? "other",
+      keyName: r.keyName ?? "",
+      failed: r.failed,
+      tokensIn: r.promptTokens,
+      tokensOut: r.completionTokens,
+      costUsd: costUsd(r.promptTokens, r.completionTokens, price),
+    });
+  });
   const deps: ServerDeps = {
     config,
     upstream,
@@ -107,21 +141,36 @@ export function createApp(
     catalogue,
     cors: new CorsPolicy(config.origins),
     keys: new KeyCheck(config.api_keys),
-    metrics: new Metrics(wallNow),
+    keyNames: new KeyNames(config.api_keys.length > 0, config.key_names),
+    metrics,
     running: new RunningModels(wallNow),
     clock: options.clock ?? systemClock,
     log,
     secrets,
+    account: new AccountWatch({
+      ...(management ? { api: management } : {}),
+      ...(off ? { disabled: off } : {}),
+      now: wallNow,
+      log,
+    }),
+    warmth: new Warmth({
+      ...(management ? { api: management } : {}),
+      now: wallNow,
+      log,
+      timeoutMs: config.warmup_timeout_seconds * 1000,
+    }),
   };
+  const ops = opsRoutes({ usage });
   return {
     deps,
     handler: createHandler(deps, [
-      OPS_ROUTES,
+      ops,
       RESPONSES_ROUTES,
       ANTHROPIC_ROUTES,
       OPENAI_ROUTES,
       OLLAMA_ROUTES,
     ]),
     close: () => transport.close(),
+    usage,
   };
 }

@@ -7,13 +7,16 @@
  * as data, `formatCheckReport` prints them; `main.ts` exits 0 when all pass, 1 otherwise. Every
  * message is redacted: the token is never printed.
  */
-import { type Config, DEFAULT_BASE_URL } from "../config/config.ts";
+import type { Config } from "../config/config.ts";
 import { type ConfigInputs, loadConfig } from "../config/sources.ts";
-import { upstreamErrorMessage } from "../base/errors.ts";
 import { redact } from "../base/log.ts";
 import { globsToRegExps, wanted } from "../models/listing.ts";
 import { ConfigError } from "../config/values.ts";
-import { PROXY_VERSION } from "../base/version.ts";
+import { type CheckOptions, headers, said, send, URL_FIX } from "./check_http.ts";
+import { checkAccount } from "./check_account.ts";
+
+export type { CheckOptions } from "./check_http.ts";
+export { networkProblem } from "./check_http.ts";
 
 /** The outcome of one step; a step is skipped when an earlier failure makes it meaningless. */
 export type CheckStatus = "pass" | "fail" | "skip";
@@ -26,33 +29,22 @@ export interface CheckStep {
   fix?: string;
 }
 
-/** All the verdicts; `ok` when none failed. */
+/** All the verdicts; `ok` when none failed. `account` is the Chutes account summary (no verdict). */
 export interface CheckReport {
   ok: boolean;
   steps: CheckStep[];
-}
-
-/** What the check may replace: `fetch` (tests) and the time allowed for each call. */
-export interface CheckOptions {
-  fetch?: typeof fetch;
-  timeoutMs?: number;
+  account?: { where: string; lines: string[] };
 }
 
 /** The probe's model: an id no upstream can serve, so the probe never runs a model. */
 export const PROBE_MODEL = "ollama-chutes-proxy/token-check-no-such-model";
 
-const URL_FIX = 'Set CHUTES_BASE_URL (or "base_url" in config.json) to the OpenAI-compatible ' +
-  `API root; for Chutes it is ${DEFAULT_BASE_URL} (the default: remove the setting to use it).`;
 const TOKEN_FIX = "Set CHUTES_API_TOKEN=cpk_... in the environment or in a .env file in this " +
   'directory (or "api_token" in config.json), without quotes or spaces around it. Create a key ' +
   "at https://chutes.ai (account → API keys).";
 const CONFIG_FIX = "Correct the setting named above; every key, variable and flag is listed in " +
   "the README's Configuration table and in config.example.json.";
 const LATER_FIX = "The upstream is busy or in trouble: run the check again in a few minutes.";
-
-const networkFix = (host: string) =>
-  `Check that this machine is online and can reach ${host} (firewall, VPN or HTTP proxy in the ` +
-  `way?). If the address is wrong: base_url should look like ${DEFAULT_BASE_URL}.`;
 
 const pass = (name: CheckStep["name"], message: string): CheckStep => ({
   name,
@@ -80,8 +72,10 @@ export async function checkSetup(
   const secrets = [inputs.env.CHUTES_API_TOKEN ?? "", inputs.env.CHUTES_API_KEY ?? ""];
   const steps: CheckStep[] = [];
   const config = await loadChecked(inputs, steps);
+  let account: CheckReport["account"];
   if (config) {
     secrets.push(config.api_token, ...config.upstreams.map((u) => u.api_token ?? ""));
+    const accountDone = checkAccount(config, o);
     const listing = await checkListing(config, o);
     steps.push(listing.step);
     if (listing.ids) {
@@ -90,10 +84,12 @@ export async function checkSetup(
       steps.push(skip("token", "not probed: the upstream must answer first"));
       steps.push(skip("models", "not counted: the upstream must answer first"));
     }
+    account = await accountDone;
   }
   const clean = (text: string) => redact(text, secrets);
   return {
     ok: steps.every((s) => s.status !== "fail"),
+    ...(account ? { account: { where: account.where, lines: account.lines.map(clean) } } : {}),
     steps: steps.map((s) => ({
       ...s,
       message: clean(s.message),
@@ -119,80 +115,6 @@ async function loadChecked(inputs: ConfigInputs, steps: CheckStep[]): Promise<Co
     }
     return undefined;
   }
-}
-
-interface HttpAnswer {
-  status: number;
-  contentType: string;
-  text: string;
-}
-
-type Problem = { message: string; fix: string };
-
-async function send(
-  url: string,
-  init: RequestInit,
-  o: Required<CheckOptions>,
-): Promise<HttpAnswer | Problem> {
-  const signal = AbortSignal.timeout(o.timeoutMs);
-  try {
-    const res = await o.fetch(url, { ...init, signal });
-    const contentType = res.headers.get("content-type") ?? "";
-    return { status: res.status, contentType, text: await res.text() };
-  } catch (err) {
-    return networkProblem(url, err, signal.aborted ? o.timeoutMs : undefined);
-  }
-}
-
-/** Says why `url` could not be reached: DNS, refused connection, time-out, TLS, or other. */
-export function networkProblem(url: string, err: unknown, timedOutAfterMs?: number): Problem {
-  const { host, hostname } = new URL(url);
-  const cause = (err as { cause?: unknown })?.cause;
-  const reason = (cause instanceof Error ? cause.message : (err as Error)?.message ?? String(err))
-    .replace(/^error sending request for url \([^)]*\): /, "");
-  if (timedOutAfterMs !== undefined) {
-    return {
-      message: `no answer from ${host} within ${timedOutAfterMs / 1000} s`,
-      fix: networkFix(host),
-    };
-  }
-  if (
-    /dns error|failed to lookup|name or service not known|nodename nor servname|no such host/i.test(
-      reason,
-    )
-  ) {
-    return {
-      message: `cannot resolve the host name ${hostname} (DNS lookup failed: ${reason})`,
-      fix: `${URL_FIX} If the host name is right, this machine has no working network or DNS.`,
-    };
-  }
-  if (/connection refused|econnrefused|actively refused/i.test(reason)) {
-    return {
-      message: `cannot reach ${host}: connection refused, nothing listens there (${reason})`,
-      fix: networkFix(host),
-    };
-  }
-  if (/certificate|tls|ssl|handshake/i.test(reason)) {
-    return { message: `secure connection to ${host} failed: ${reason}`, fix: networkFix(host) };
-  }
-  return { message: `cannot reach ${host}: ${reason}`, fix: networkFix(host) };
-}
-
-function headers(config: Config, accept: string): Headers {
-  return new Headers({
-    accept,
-    "content-type": "application/json",
-    "user-agent": `ollama-chutes-proxy/${PROXY_VERSION} (check)`,
-    authorization: `Bearer ${config.api_token}`,
-  });
-}
-
-/** `: <upstream message>` for an error answer, or nothing for an empty or HTML body. */
-function said(answer: HttpAnswer): string {
-  if (/html/i.test(answer.contentType)) return "";
-  const message = upstreamErrorMessage(answer.text);
-  if (message === "") return "";
-  return `: ${message.length > 200 ? `${message.slice(0, 200)}…` : message}`;
 }
 
 function modelIds(text: string): string[] | undefined {
@@ -306,6 +228,10 @@ export function formatCheckReport(report: CheckReport): string {
   for (const step of report.steps) {
     lines.push(`${LABELS[step.status]}  ${step.name.padEnd(8)}  ${step.message}`);
     if (step.fix) lines.push(`${" ".repeat(16)}fix: ${step.fix}`);
+  }
+  if (report.account) {
+    lines.push("", `Chutes account (${report.account.where}):`);
+    for (const line of report.account.lines) lines.push(`  ${line}`);
   }
   const failed = report.steps.filter((s) => s.status === "fail").length;
   lines.push(

@@ -6,6 +6,7 @@
 import {
   type Check,
   checkDefaults,
+  checkKeyNames,
   checkUpstreams,
   ConfigError,
   fail,
@@ -50,6 +51,12 @@ export interface Config {
   readonly upstreams: readonly UpstreamConfig[];
   readonly upstream_ca_file: string | null;
   readonly defaults: Readonly<Record<string, unknown>>;
+  readonly management_base_url: string;
+  readonly warmup_timeout_seconds: number;
+  readonly state_dir: string | null;
+  readonly usage_retention_days: number;
+  readonly log_format: "text" | "json";
+  readonly key_names: Readonly<Record<string, string>>;
 }
 
 /** Default Chutes endpoint for chat/completions and the model list. */
@@ -57,6 +64,9 @@ export const DEFAULT_BASE_URL = "https://llm.chutes.ai/v1";
 
 /** Chutes serves embeddings from its own host. */
 export const DEFAULT_EMBED_BASE_URL = "https://embed.chutes.ai/v1";
+
+/** Chutes' management API (account, quotas, utilisation, warm-up). */
+export const DEFAULT_MANAGEMENT_BASE_URL = "https://api.chutes.ai";
 
 /** Built-in defaults; `api_token` has none and `embed_base_url` is derived from `base_url`. */
 export const DEFAULTS: Omit<Config, "api_token" | "embed_base_url"> & {
@@ -92,6 +102,12 @@ export const DEFAULTS: Omit<Config, "api_token" | "embed_base_url"> & {
   upstreams: [],
   upstream_ca_file: null,
   defaults: unsetParams(),
+  management_base_url: DEFAULT_MANAGEMENT_BASE_URL,
+  warmup_timeout_seconds: 300,
+  state_dir: null,
+  usage_retention_days: 90,
+  log_format: "text",
+  key_names: {},
 };
 
 /** How each key of `config.json` is checked (and normalised). */
@@ -151,6 +167,13 @@ const CHECKS: Record<keyof Config, Check> = {
       : fail(k, v, "expected an object of model → [fallback models]"),
   upstreams: checkUpstreams,
   upstream_ca_file: optionalString,
+  management_base_url: normaliseBaseUrl,
+  warmup_timeout_seconds: positiveSeconds,
+  state_dir: optionalString,
+  usage_retention_days: (k, v) =>
+    Number.isInteger(v) && (v as number) >= 1 ? v : fail(k, v, "expected a number of days >= 1"),
+  log_format: (k, v) => v === "text" || v === "json" ? v : fail(k, v, 'expected "text" or "json"'),
+  key_names: checkKeyNames,
 };
 
 /** Checks the keys of a parsed `config.json` object; `_`-prefixed keys are comments. */
@@ -175,11 +198,14 @@ export function checkFileConfig(
 /** Where the demo upstream lives (lib/demo/): a `.invalid` host no real server could answer. */
 export const DEMO_BASE_URL = "http://demo.invalid/v1";
 
+/** The demo's management API: the same `.invalid` host, so the account view stays off. */
+export const DEMO_MANAGEMENT_URL = "http://demo.invalid";
+
 /** Stands in for the Chutes token in demo mode; only the in-process demo upstream sees it. */
 export const DEMO_TOKEN = "demo-mode-placeholder-token";
 
 /**
- * What `--demo` puts over every other source: the built-in demo upstream (lib/demo.ts) with its
+ * What `--demo` puts over every other source: the built-in demo upstream (lib/demo/demo.ts) with its
  * placeholder token, and no setting that names real models or other upstreams.
  */
 export const DEMO_OVERRIDES: Partial<Record<keyof Config, unknown>> = {
@@ -193,6 +219,7 @@ export const DEMO_OVERRIDES: Partial<Record<keyof Config, unknown>> = {
   default_model: null,
   aliases: {},
   fallbacks: {},
+  management_base_url: DEMO_MANAGEMENT_URL,
 };
 
 /**

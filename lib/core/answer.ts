@@ -17,12 +17,20 @@ import { type InterpretOptions, UpstreamInterpreter } from "./interpret.ts";
 const encoder = new TextEncoder();
 
 /**
- * Resolves after the server had time to write what it was handed: a zero timer, which lets the
- * runtime poll the connection (a message to a port or a microtask does not: measured, the lines
- * still left in one write). Only frames of the same upstream read wait, so tokens never do.
+ * Resolves after the server has taken what it was handed, so the next frame becomes its own HTTP
+ * chunk (without a wait the runtime joins every frame already queued into one chunk). A message
+ * to a fresh port is one turn of the event loop, about 50 µs; a zero timer works too but costs
+ * 1–4 ms (bench/README.md). Only frames of the same upstream read wait, so tokens never do.
  */
 export function writeTurn(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
 }
 
 /** The decoding and interpretation of one upstream body, fed one network read at a time. */

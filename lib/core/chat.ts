@@ -55,6 +55,11 @@ export interface ChatPlan {
   keepAlive?: number;
   /** What the client calls the output limit, for the clamp note (default `max_tokens`). */
   maxTokensField?: string;
+  /**
+   * The door merged the server's generation `defaults` itself (Ollama, where an option sent as
+   * `null` removes its default); otherwise the core fills the fields the body leaves out.
+   */
+  defaultsApplied?: boolean;
 }
 
 /** An upstream answer whose body has not been read yet. */
@@ -93,10 +98,17 @@ function checkCapabilities(plan: ChatPlan, resolved: Resolved): void {
   delete plan.body.chat_template_kwargs;
 }
 
-/** Applies the conversation policy and the output clamp to the body, in place. */
+/** Applies the defaults, the conversation policy and the output clamp to the body, in place. */
 function applyPolicy(plan: ChatPlan, resolved: Resolved, deps: CoreDeps): void {
   const body = plan.body;
   const config = deps.config;
+  if (!plan.defaultsApplied) {
+    for (const [key, value] of Object.entries(config.defaults)) {
+      if (value !== null && value !== undefined && !(key in body)) {
+        body[key] = structuredClone(value);
+      }
+    }
+  }
   if (plan.path === "/chat/completions" && Array.isArray(body.messages)) {
     const messages = body.messages as PolicyMessage[];
     body.messages = guardContext(

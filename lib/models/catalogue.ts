@@ -203,6 +203,11 @@ export class Catalogue {
     return this.#live ? undefined : { upstreamId: untagged(name) };
   }
 
+  /** The listed model `name` names, without refreshing (a map lookup, for per-request pricing). */
+  peek(name: string): ModelFacts | undefined {
+    return this.#lookup(name);
+  }
+
   /** Whether `name` is an alias, and of which kind. */
   aliasKind(name: string): AliasKind | undefined {
     const key = tagged(name).toLowerCase();

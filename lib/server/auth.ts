@@ -33,7 +33,8 @@ export class KeyCheck {
   async permits(request: Request, path: string): Promise<boolean> {
     if (!this.enabled || request.method === "OPTIONS") return true;
     // Probes, and the status page's static HTML (its data at /ui/data still needs the key).
-    const probe = path === "/" || path === "/healthz" || path === "/readyz" || path === "/ui";
+    const probe = path === "/" || path === "/healthz" || path === "/readyz" || path === "/ui" ||
+      path === "/favicon.ico";
     if (probe && (request.method === "GET" || request.method === "HEAD")) return true;
     const header = request.headers.get("authorization") ?? "";
     // Claude Code may send both headers (one from each of its two variables): either may match.

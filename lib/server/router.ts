@@ -14,16 +14,21 @@ import type { KeyCheck } from "./auth.ts";
 import type { CorsPolicy } from "./cors.ts";
 import { decodeBody } from "./encoding.ts";
 import { limitBody } from "./limits.ts";
+import { withRequestId } from "../base/request_scope.ts";
+import type { KeyNames } from "./key_names.ts";
 
 /** The core's parts plus what only the edge uses. */
 export interface ServerDeps extends CoreDeps {
   cors: CorsPolicy;
   keys: KeyCheck;
+  keyNames?: KeyNames;
 }
 
 interface Mounted {
   row: RouteRow;
   errorShape: ErrorShape;
+  /** The table's name: the door a request on this row came through (`ops` is none). */
+  table: string;
 }
 
 /** The matching structure built once from the tables. */
@@ -35,7 +40,7 @@ class RouteIndex {
   constructor(tables: readonly RouteTable[]) {
     for (const table of tables) {
       for (const row of table.rows) {
-        const mounted = { row, errorShape: table.errorShape };
+        const mounted = { row, errorShape: table.errorShape, table: table.name };
         if (row.path.endsWith("*")) {
           const prefix = row.path.slice(0, -1);
           let wild = this.#wild.find((w) => w.prefix === prefix);
@@ -123,9 +128,9 @@ const PLAIN_ERROR: ErrorShape = (status, message) => Response.json({ error: mess
 export function createHandler(
   deps: ServerDeps,
   tables: readonly RouteTable[],
-): (request: Request) => Promise<Response> {
+): (request: Request, info?: { remoteAddr?: Deno.Addr }) => Promise<Response> {
   const index = new RouteIndex(tables);
-  return async (request) => {
+  return async (request, info) => {
     const started = deps.clock.now();
     const path = new URL(request.url).pathname.replace(/\/+$/, "") || "/";
     const cors = deps.cors.check(request);
@@ -146,24 +151,47 @@ export function createHandler(
       deps.metrics,
       label,
     );
+    if (decision.kind === "route" && decision.mounted.table !== "ops") {
+      ctx.door = decision.mounted.table;
+    }
+    const addr = info?.remoteAddr;
+    if (addr && "hostname" in addr) ctx.client = addr.hostname;
     const errorShape =
       (decision.kind === "route" ? decision.mounted.errorShape : decision.errorShape) ??
         PLAIN_ERROR;
     let response: Response;
     try {
-      response = await dispatch(request, path, decision, deps, ctx);
+      response = await withRequestId(ctx.id, () => dispatch(request, path, decision, deps, ctx));
     } catch (err) {
       const proxyError = toProxyError(err);
       if (!(err instanceof ProxyError)) {
         deps.log.error(`internal error: ${(err as Error)?.stack ?? err}`);
       }
-      response = errorShape(proxyError.status, proxyError.message);
+      const message = await withAccountNote(proxyError, deps, ctx);
+      ctx.failure = message;
+      response = errorShape(proxyError.status, message);
     }
     if (!ctx.streaming || !response.body) ctx.end(response.status);
     const extra = cors.kind === "allowed" ? cors.headers : new Headers();
     extra.set("x-request-id", ctx.id);
     return withHeaders(response, extra, request.method === "HEAD");
   };
+}
+
+/**
+ * A 402 or 429 from Chutes gets what the account data says about it (the window that is used up
+ * and when it resets), fetched first when older than a minute (waiting at most 1.5 s).
+ */
+async function withAccountNote(
+  error: ProxyError,
+  deps: ServerDeps,
+  ctx: RequestContext,
+): Promise<string> {
+  const fromUpstream = ctx.trace.status === error.status;
+  if ((error.status !== 402 && error.status !== 429) || !fromUpstream) return error.message;
+  await deps.account.look(1500);
+  const note = deps.account.explain(error.status);
+  return note ? `${error.message} (${note})` : error.message;
 }
 
 async function dispatch(
@@ -182,6 +210,7 @@ async function dispatch(
   if (request.method === "OPTIONS") {
     return new Response(null, { status: 204, headers: { allow: "GET,POST,DELETE,HEAD,OPTIONS" } });
   }
+  ctx.keyName = await deps.keyNames?.of(request);
   if (decision.kind === "error") throw decision.error;
   const limit = deps.config.max_body_bytes;
   const decoded = await decodeBody(limitBody(request, limit), limit);

@@ -270,3 +270,24 @@ Deno.test("notes that carry client text make a safe header, never a 500", async 
   assert.match(note, /evil\?\?x-injected: 1 \(unknown\)/);
   assert.match(note, /naïve\?option \(unknown\)/);
 });
+
+Deno.test("the server's generation defaults fill only what the client left out, on every door", async (t) => {
+  await using p = startProxy({ config: { defaults: { temperature: 0.2, top_k: 40 } } });
+  const cases: [string, Record<string, unknown>, Record<string, unknown>][] = [
+    ["/api/chat", { messages: [user("x")], stream: false, options: { temperature: 0.9 } }, {}],
+    [CHAT, { messages: [user("x")], temperature: 0.9 }, {}],
+    ["/v1/messages", { messages: [user("x")], max_tokens: 16, temperature: 0.9 }, {}],
+    ["/v1/responses", { input: "x", temperature: 0.9, stream: false }, {}],
+  ];
+  for (const [path, body] of cases) {
+    await t.step(path, async () => {
+      p.upstream.enqueue(CHAT, { pieces: textStream(["ok"]) });
+      const res = await post(p, path, { model: QWEN, ...body });
+      assert.equal(res.status, 200, await res.clone().text());
+      await res.body?.cancel();
+      const sent = p.upstream.calls(CHAT).at(-1)!.body!;
+      assert.equal(sent.temperature, 0.9, "the client's value wins");
+      assert.equal(sent.top_k, 40, "the default fills the gap");
+    });
+  }
+});

@@ -1,5 +1,5 @@
 /**
- * Tests for the conversation policy (`lib/history.ts`): the default system prompt and history
+ * Tests for the conversation policy (`lib/core/policy.ts`): the default system prompt and history
  * trimming that keeps system messages and never leaves an orphaned tool result.
  */
 import assert from "node:assert/strict";

@@ -29,13 +29,6 @@ export async function handleMessages(
 ): Promise<Response> {
   const req = parseMessagesRequest(await readJsonObject(request));
   const { plan, dropped } = toChatPlan(req);
-  // The server's generation defaults fill what the client left out (Claude Code sends no
-  // sampling fields at all).
-  for (const [key, value] of Object.entries(deps.config.defaults)) {
-    if (value !== null && value !== undefined && !(key in plan.body)) {
-      plan.body[key] = structuredClone(value);
-    }
-  }
   if (dropped.length > 0) {
     deps.log.debug(`anthropic: dropped from the history: ${dropped.join(", ")}`);
   }

@@ -83,6 +83,10 @@ export async function handleCompletion(
   const empty = "messages" in req ? req.messages.length === 0 : req.prompt === "" && !req.images;
   if (empty) {
     if (resolved.facts) deps.running.touch(resolved.facts, req.keep_alive);
+    // A load request: ask Chutes to warm the chute up, without waiting for it.
+    if (req.keep_alive !== 0 && resolved.facts?.upstreamIndex === 0) {
+      deps.warmth.warmInBackground(resolved.upstreamId);
+    }
     return loadReply(kind, req, deps.clock);
   }
   checkCapabilities(kind, req, resolved);
@@ -101,6 +105,7 @@ export async function handleCompletion(
       resolved,
       ...(req.keep_alive !== undefined ? { keepAlive: req.keep_alive } : {}),
       maxTokensField: "num_predict",
+      defaultsApplied: true,
     },
     deps,
     ctx,

@@ -71,12 +71,6 @@ function mapReasoningEffort(body: Record<string, unknown>): void {
   }
 }
 
-function applyDefaults(body: Record<string, unknown>, deps: CoreDeps): void {
-  for (const [key, value] of Object.entries(deps.config.defaults)) {
-    if (value !== null && value !== undefined && !(key in body)) body[key] = structuredClone(value);
-  }
-}
-
 /** `POST /v1/chat/completions` and `POST /v1/completions`. */
 export async function handleOpenAICompletion(
   path: "/chat/completions" | "/completions",
@@ -105,7 +99,6 @@ export async function handleOpenAICompletion(
   delete body.n;
   const thinking = body.reasoning_effort !== undefined || body.reasoning !== undefined;
   mapReasoningEffort(body);
-  applyDefaults(body, deps);
   const tools = Array.isArray(body.tools) && body.tools.length > 0;
   const answer = await openChat(
     {

@@ -55,7 +55,7 @@ export async function handleResponses(
     parsed.input = [...earlier, ...parsed.input];
   }
   if (parsed.input.length === 0) throw new ProxyError(400, "input: required, at least one item");
-  const { plan, names } = toChatPlan(parsed, deps.config.defaults);
+  const { plan, names } = toChatPlan(parsed);
   const answer = await openChat(plan, deps, ctx, request.signal);
   const nowSeconds = () => epochSeconds(deps.clock.iso());
   const facts: ResponseFacts = {

@@ -6,7 +6,7 @@
  * assistant's `tool_calls` (joined to the assistant message just before them) and their outputs
  * `tool` messages; replayed reasoning rides on the next assistant message as `reasoning_content`.
  * Then the tools, `tool_choice`, sampling, `max_output_tokens`, `reasoning.effort` and
- * `text.format` in the fields vLLM and SGLang read, and the server's defaults for the rest.
+ * `text.format` in the fields vLLM and SGLang read (the core adds the server's defaults).
  */
 import type { ChatPlan } from "../../core/chat.ts";
 import { flatName, type ToolNames, toUpstreamTools } from "./tools.ts";
@@ -150,12 +150,9 @@ function thinkingFields(effort: string | undefined): Record<string, unknown> {
 
 /**
  * The core's plan for `request` (its input already expanded with any earlier response); the
- * server's generation `defaults` (upstream names) fill the fields the client left out.
+ * core fills the server's generation `defaults` the client left out.
  */
-export function toChatPlan(
-  request: ResponsesRequest,
-  defaults: Readonly<Record<string, unknown>> = {},
-): { plan: ChatPlan; names: ToolNames } {
+export function toChatPlan(request: ResponsesRequest): { plan: ChatPlan; names: ToolNames } {
   const notes = new Set(request.ignored);
   const { messages, vision } = toChatMessages(request.instructions, request.input, notes);
   const body: Record<string, unknown> = { messages };
@@ -181,9 +178,6 @@ export function toChatPlan(
     body.response_format = { type: "json_schema", json_schema: jsonSchema };
   }
   Object.assign(body, thinkingFields(request.effort));
-  for (const [key, value] of Object.entries(defaults)) {
-    if (value !== null && value !== undefined && !(key in body)) body[key] = structuredClone(value);
-  }
   const thinking = request.effort !== undefined && request.effort !== "none";
   const plan: ChatPlan = {
     door: "responses",

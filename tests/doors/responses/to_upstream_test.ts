@@ -367,11 +367,3 @@ Deno.test("responses to_upstream: tool_choice, allowed_tools, parallel_tool_call
   assert.deepEqual(plan({ input: "x", top_logprobs: 3 }).body.top_logprobs, 3);
   assert.equal(plan({ input: "x", top_logprobs: 3 }).body.logprobs, true);
 });
-
-Deno.test("responses to_upstream: the server's defaults fill only what the client left out", () => {
-  const request = parseResponsesRequest({ model: "m", input: "x", temperature: 0.9 });
-  const { plan: p } = toChatPlan(request, { temperature: 0.2, top_k: 40, seed: null });
-  assert.equal(p.body.temperature, 0.9);
-  assert.equal(p.body.top_k, 40);
-  assert.equal("seed" in p.body, false);
-});
