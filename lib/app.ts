@@ -114,6 +114,7 @@ export function createApp(
     baseUrl: config.management_base_url,
     token: config.api_token,
     fetch: options.fetch ?? fetch,
+    secrets,
   });
   const metrics = new Metrics(wallNow);
   const usage = options.usageStore ?? UsageStore.memory({ now: wallNow, log });

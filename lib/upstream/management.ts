@@ -5,10 +5,12 @@
  * follows a redirect, caps every body it reads, and never throws: each call answers either the
  * parsed JSON or the reason it failed (HTTP status with the upstream's message, time-out,
  * network error, not JSON), because a failing account endpoint must only ever show up on the
- * status page, never in a chat answer. The token is sent only to the endpoints that need it.
+ * status page, never in a chat answer. The token is sent only to the endpoints that need it, and
+ * every reason built from the API's text is redacted of every secret before it is cut short.
  */
 import { upstreamErrorMessage } from "../base/errors.ts";
 import { PROXY_VERSION } from "../base/version.ts";
+import { Secrets } from "./answers.ts";
 import { SseDecoder } from "./sse.ts";
 
 /** What one management call answered. */
@@ -25,6 +27,8 @@ export interface ManagementOptions {
   timeoutMs?: number;
   /** Largest body read (default 8 MiB: the utilisation list is ~0.5 MB). */
   maxBodyBytes?: number;
+  /** Every secret of the proxy besides the token, kept out of the reasons. */
+  secrets?: readonly string[];
 }
 
 /** One warm-up status line from `GET /chutes/warmup/{name}`: `hot`, `warming` or `cold`. */
@@ -70,9 +74,11 @@ export function fetchFailure(err: unknown, timedOut: boolean, timeoutMs: number)
 /** Client for the Chutes management API. */
 export class ManagementApi {
   readonly #o: Required<ManagementOptions>;
+  readonly #secrets: Secrets;
 
   constructor(options: ManagementOptions) {
-    this.#o = { timeoutMs: 10_000, maxBodyBytes: 8 * 1024 * 1024, ...options };
+    this.#o = { timeoutMs: 10_000, maxBodyBytes: 8 * 1024 * 1024, secrets: [], ...options };
+    this.#secrets = new Secrets([this.#o.token, ...this.#o.secrets]);
   }
 
   /** The API root, e.g. `https://api.chutes.ai`. */
@@ -107,7 +113,7 @@ export class ManagementApi {
         };
       }
       if (res.status >= 300 && res.status < 400) {
-        const where = res.headers.get("location") ?? "nowhere";
+        const where = this.#secrets.cut(res.headers.get("location") ?? "nowhere", 500);
         return {
           ok: false,
           status: res.status,
@@ -118,7 +124,7 @@ export class ManagementApi {
         const said = /html/i.test(res.headers.get("content-type") ?? "")
           ? ""
           : upstreamErrorMessage(text);
-        const short = said.length > 200 ? `${said.slice(0, 200)}…` : said;
+        const short = this.#secrets.cut(said, 200);
         return {
           ok: false,
           status: res.status,
@@ -161,7 +167,7 @@ export class ManagementApi {
         ? ""
         : upstreamErrorMessage(text);
       throw new WarmupError(
-        `HTTP ${res.status}${said ? `: ${said.slice(0, 300)}` : ""}`,
+        `HTTP ${res.status}${said ? `: ${this.#secrets.redact(said).slice(0, 300)}` : ""}`,
         res.status,
       );
     }
