@@ -18,19 +18,16 @@ const encoder = new TextEncoder();
 
 /**
  * Resolves after the server has taken what it was handed, so the next frame becomes its own HTTP
- * chunk (without a wait the runtime joins every frame already queued into one chunk). A message
- * to a fresh port is one turn of the event loop, about 50 µs; a zero timer works too but costs
- * 1–4 ms (bench/README.md). Only frames of the same upstream read wait, so tokens never do.
+ * chunk (without a wait the runtime joins every frame already queued into one chunk). Two turns
+ * of the event loop through `setImmediate`, which runs after the loop's poll for I/O: the first
+ * frame of an answer needs the second (tests/core/chat_test.ts), and two cost 12–30 µs. (A
+ * message to a fresh port took about 50 µs and stopped working once a CommonJS package — undici
+ * — was loaded: Deno then makes `node:worker_threads`' `MessageChannel` the global one, which
+ * delivers without a turn; a zero timer costs 1–4 ms.) Only frames of the same upstream read
+ * wait, so tokens never do.
  */
 export function writeTurn(): Promise<void> {
-  return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => {
-      channel.port1.close();
-      resolve();
-    };
-    channel.port2.postMessage(null);
-  });
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 }
 
 /** The decoding and interpretation of one upstream body, fed one network read at a time. */

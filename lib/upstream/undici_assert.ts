@@ -3,10 +3,10 @@
  * this module first). undici checks its own invariants with `node:assert` about seven times per
  * network read; under Deno 2.9 each call of `node:assert` costs about 0.25 µs against 0.002 µs
  * for a plain test, which made it the largest single cost per streamed token after the garbage
- * collector (7 % of the proxy's busy time in bench profile (a)). The replacement throws the
- * same `AssertionError` when a check fails and is handed only to modules loaded from undici's
- * own package, through the CommonJS loader's `Module._load`; should a Deno release stop calling
- * that hook, undici simply keeps the real `node:assert`.
+ * collector (7 % of the proxy's busy time in bench profile (a)). The replacement throws the same
+ * `AssertionError` when a check fails and is handed only to modules loaded from undici's own
+ * package, through the CommonJS loader's `Module._load`; should a Deno release stop calling that
+ * hook, undici simply keeps the real `node:assert`.
  */
 import nodeAssert from "node:assert";
 import Module from "node:module";
@@ -19,6 +19,7 @@ function check(value: unknown, message?: string | Error): asserts value {
 }
 
 const fast = Object.assign(check, nodeAssert, { ok: check });
+
 const loader = Module as unknown as { _load?: Load };
 const load = loader._load;
 if (typeof load === "function") {
