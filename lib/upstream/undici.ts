@@ -8,8 +8,9 @@
  * request is never retried on another socket), follows no redirect, and hands each network read
  * to `onResponseData`, queued here until the reader asks for it: the socket is paused while more
  * than `HIGH_WATER` bytes wait, so a slow client slows the upstream instead of filling memory.
- * Extra certificate authorities (a self-signed local upstream) are added to the usual roots, and
- * `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` (either case) route through an HTTP proxy by CONNECT.
+ * HTTP/1.1 only. Extra certificate authorities (a self-signed local upstream) are added to the
+ * usual roots, and `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` (either case) route through an HTTP
+ * proxy by CONNECT.
  */
 import tls from "node:tls";
 // First: undici picks up the cheaper `assert` as it loads.
@@ -61,6 +62,10 @@ export function undiciTransport(options: UndiciOptions = {}): Transport {
   const tlsOptions = options.ca ? { secureContext: withAuthorities(options.ca) } : undefined;
   const agentOptions: Undici.Agent.Options = {
     connections: options.connections ?? MAX_CONNECTIONS,
+    // HTTP/1.1 only: each request is then one connection's whole exchange, the case whose
+    // exactly-once sending the tests prove (undici would otherwise take HTTP/2 where the
+    // upstream offers it, over Deno's `node:http2`).
+    allowH2: false,
     // The client's own budget and idle watch time the answer; undici's would cut long streams.
     headersTimeout: 0,
     bodyTimeout: 0,

@@ -434,3 +434,43 @@ Deno.test("the pool keeps connections alive for reuse and opens no more than its
     await accepting;
   }
 });
+
+Deno.test({
+  name: "HTTPS upstreams are spoken to in HTTP/1.1, even when they offer HTTP/2",
+  ignore: !hasOpenssl,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "tls_test_" });
+    const certs = await testCertificates(dir);
+    const listener = Deno.listenTls({
+      hostname: "127.0.0.1",
+      port: 0,
+      cert: certs.cert,
+      key: certs.key,
+      alpnProtocols: ["h2", "http/1.1"],
+    });
+    const negotiated: (string | null)[] = [];
+    const serving = (async () => {
+      for await (const conn of listener) {
+        negotiated.push((await conn.handshake()).alpnProtocol);
+        await conn.read(new Uint8Array(4096));
+        await conn.write(new TextEncoder().encode(
+          "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+        ));
+        conn.close();
+      }
+    })();
+    const transport = undiciTransport({ ca: certs.ca });
+    try {
+      const url = new URL(`https://127.0.0.1:${listener.addr.port}/v1/models`);
+      const answer = await transport.send({ method: "GET", url, headers: {}, signals: [] });
+      assert.equal(answer.status, 200);
+      assert.equal(new TextDecoder().decode(await answer.body.read()), "ok");
+      assert.deepEqual(negotiated, ["http/1.1"]);
+    } finally {
+      await transport.close();
+      listener.close();
+      await serving.catch(() => {});
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
