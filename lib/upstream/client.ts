@@ -248,6 +248,11 @@ export class Upstream {
   }
 
   #guarded(answer: TransportAnswer): Response {
+    if (answer.status === 204 || answer.status === 205) {
+      // A body is not allowed with these; an answer without one ends the stream as it is.
+      answer.body.cancel();
+      return new Response(null, { status: answer.status, headers: answer.headers });
+    }
     const body = new GuardedBody(answer.body, {
       idleMs: this.#o.idleTimeoutMs,
       shutdown: this.#o.shutdown,

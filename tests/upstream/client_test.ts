@@ -268,3 +268,21 @@ Deno.test("a connection that breaks mid-stream ends with an error line, not a si
     await broken.close();
   }
 });
+
+Deno.test("a 204 from the upstream is an empty answer, never a 500", async () => {
+  const upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (r) => {
+    if (r.method === "GET") return Response.json({ data: [{ id: QWEN }] });
+    return new Response(null, { status: 204 });
+  });
+  try {
+    await using p = startProxy({
+      config: { base_url: `http://127.0.0.1:${upstream.addr.port}/v1` },
+    });
+    const res = await post(p, "/api/chat", { ...ask, stream: false });
+    const text = await res.text();
+    assert.notEqual(res.status, 500, text);
+    assert.match(text, /"error"/);
+  } finally {
+    await upstream.shutdown();
+  }
+});
