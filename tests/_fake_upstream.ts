@@ -27,6 +27,9 @@ export type Reply =
     before?: number;
   };
 
+/** A reply built from the request it answers (to echo a header back, as a misbehaving upstream might). */
+export type ReplyFor = (request: Recorded) => Reply;
+
 /** `data: <json>\n\n` for each object, then `data: [DONE]\n\n` unless `done` is false. */
 export function sse(events: unknown[], options: { done?: boolean } = {}): string[] {
   const out = events.map((e) => `data: ${typeof e === "string" ? e : JSON.stringify(e)}\n\n`);
@@ -97,7 +100,7 @@ export class FakeUpstream {
   modelsReply: Reply | undefined;
   openStreams = 0;
   cancelledStreams = 0;
-  readonly #queues = new Map<string, Reply[]>();
+  readonly #queues = new Map<string, (Reply | ReplyFor)[]>();
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
 
   private constructor() {
@@ -116,8 +119,8 @@ export class FakeUpstream {
     return `http://127.0.0.1:${this.#server.addr.port}/v1`;
   }
 
-  /** Queues a reply for the next request to `path` (e.g. `/v1/chat/completions`). */
-  enqueue(path: string, reply: Reply): void {
+  /** Queues a reply (or a function of the request) for the next request to `path`. */
+  enqueue(path: string, reply: Reply | ReplyFor): void {
     const queue = this.#queues.get(path) ?? [];
     queue.push(reply);
     this.#queues.set(path, queue);
@@ -146,11 +149,13 @@ export class FakeUpstream {
     } catch {
       body = { _unparsed: text };
     }
-    this.requests.push({ method: request.method, path, headers: request.headers, body });
+    const recorded = { method: request.method, path, headers: request.headers, body };
+    this.requests.push(recorded);
     if (path === "/v1/models" && request.method === "GET") {
       return this.#reply(this.modelsReply ?? { json: { object: "list", data: this.models } });
     }
-    const reply = this.#queues.get(path)?.shift();
+    const queued = this.#queues.get(path)?.shift();
+    const reply = typeof queued === "function" ? queued(recorded) : queued;
     if (!reply) {
       return Response.json({ detail: `fake upstream: nothing queued for ${path}` }, {
         status: 418,

@@ -1,8 +1,11 @@
 // deno-lint-ignore-file no-console
 /**
- * Logging: the only module allowed to write to the console. Every line passes through
- * `redact`, which replaces each registered secret (the Chutes token and any proxy key)
- * with `[redacted]`, so a secret cannot leak even from a debug dump of a request.
+ * Logging: the only module allowed to write to the console. Every line is redacted first —
+ * each registered secret (the Chutes token, the extra upstreams' tokens, the proxy's access keys)
+ * becomes `[redacted]` — then its control characters are escaped, so no secret leaks even from a
+ * debug dump and no client-supplied text (a model name with a newline) can forge a line. Whoever
+ * quotes a long text (a body in debug mode) cuts it with `Logger.excerpt`, which redacts before
+ * it cuts: a secret cut in half would no longer match and its prefix would leak.
  */
 
 /** Severity, lowest first. `debug` lines appear only in debug mode. */
@@ -20,6 +23,8 @@ export interface Logger {
   info(message: string): void;
   warn(message: string): void;
   error(message: string): void;
+  /** `text` redacted, then cut to `max` characters (saying how much was cut), for quoting in a line. */
+  excerpt(text: string, max?: number): string;
 }
 
 const consoleSink: LogSink = (level, line) => {
@@ -27,18 +32,63 @@ const consoleSink: LogSink = (level, line) => {
   else console.log(line);
 };
 
-/** Replaces every occurrence of each secret (ignoring blanks) with `[redacted]`. */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret.length > 0) out = out.split(secret).join("[redacted]");
-  }
-  return out;
+/**
+ * A secret this long is redacted wherever it occurs: it cannot be part of another word by chance,
+ * and an echo glued to other text (`key%3D<token>`) must not leak it. A shorter one (a token `t`)
+ * is redacted only where it stands as a whole value, never inside another word.
+ */
+export const WHOLE_WORD_BELOW = 16;
+
+// Only syntax characters may be escaped in a `u` pattern (`\-` would be a syntax error).
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+
+/** One pattern matching every secret, the longest first; `undefined` when there is none. */
+function secretPattern(secrets: readonly string[]): RegExp | undefined {
+  const unique = [...new Set(secrets.filter((s) => s.length > 0))];
+  if (unique.length === 0) return undefined;
+  unique.sort((a, b) => b.length - a.length);
+  const parts = unique.map((s) =>
+    s.length >= WHOLE_WORD_BELOW
+      ? escapeRegExp(s)
+      : `(?<![\\p{L}\\p{N}_])${escapeRegExp(s)}(?![\\p{L}\\p{N}_])`
+  );
+  return new RegExp(parts.join("|"), "gu");
 }
 
-/** Cuts a long text (a request body in debug mode) to `max` characters, saying how much was cut. */
-export function truncateForLog(text: string, max = 2000): string {
+function redactWith(text: string, pattern: RegExp | undefined): string {
+  return pattern ? text.replace(pattern, "[redacted]") : text;
+}
+
+/** Replaces each secret (ignoring blanks) with `[redacted]`; short ones only as whole values. */
+export function redact(text: string, secrets: readonly string[]): string {
+  return redactWith(text, secretPattern(secrets));
+}
+
+/** Cuts a text to `max` characters, saying how much was cut. Redact before calling this. */
+function cut(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more chars)`;
+}
+
+const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+/**
+ * Escapes control characters (C0, DEL, C1), the Unicode line and paragraph separators and the
+ * bidirectional overrides, so a line stays one line and reads as what it contains.
+ */
+export function escapeControls(text: string): string {
+  return text.replace(
+    /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (c) => {
+      const code = c.charCodeAt(0);
+      return NAMED[c] ??
+        (code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16)}`);
+    },
+  );
+}
+
+/** A client-supplied value for a `key=value` log field: quoted (JSON) when it has spaces or quotes. */
+export function logValue(value: string): string {
+  return value === "" || /[\s"=\\]/.test(value) ? JSON.stringify(value) : value;
 }
 
 /** Creates a logger that writes `time level message` lines at or above the given level. */
@@ -47,12 +97,11 @@ export function createLogger(
 ): Logger {
   const sink = options.sink ?? consoleSink;
   const min = options.debug ? ORDER.debug : ORDER.info;
+  const pattern = secretPattern(options.secrets);
   const write = (level: LogLevel, message: string) => {
     if (ORDER[level] < min) return;
-    sink(
-      level,
-      `${new Date().toISOString()} ${level.toUpperCase()} ${redact(message, options.secrets)}`,
-    );
+    const clean = escapeControls(redactWith(message, pattern));
+    sink(level, `${new Date().toISOString()} ${level.toUpperCase()} ${clean}`);
   };
   return {
     debugEnabled: options.debug,
@@ -60,5 +109,6 @@ export function createLogger(
     info: (m) => write("info", m),
     warn: (m) => write("warn", m),
     error: (m) => write("error", m),
+    excerpt: (text, max = 2000) => cut(redactWith(text, pattern), max),
   };
 }

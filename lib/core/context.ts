@@ -3,9 +3,11 @@
  * when its last byte went out or the client left), with what a user needs to debug a request:
  * method, path, model, status, upstream status and attempts, tokens in/out, time to first
  * token, total time, our request id (also sent back as `X-Request-Id`) and Chutes'
- * `X-Chutes-InvocationID` for support tickets.
+ * `X-Chutes-InvocationID` for support tickets. The model name is the client's text: it is quoted
+ * when it holds spaces or quotes, and the logger escapes control characters, so it cannot forge
+ * a field or a line.
  */
-import type { Logger } from "../base/log.ts";
+import { type Logger, logValue } from "../base/log.ts";
 import type { Metrics } from "../base/metrics.ts";
 import type { UpstreamTrace } from "../upstream/client.ts";
 
@@ -46,7 +48,7 @@ export class RequestContext {
     this.#count(status, note);
     const ms = (t: number) => `${Math.round(t - this.startedAt)}ms`;
     const parts = [`${this.method} ${this.path} ${status}`];
-    if (this.model) parts.push(`model=${this.model}`);
+    if (this.model) parts.push(`model=${logValue(this.model)}`);
     if (this.trace.status !== undefined) parts.push(`upstream=${this.trace.status}`);
     if (this.trace.attempts > 1) parts.push(`attempts=${this.trace.attempts}`);
     if (this.promptTokens !== undefined || this.completionTokens !== undefined) {

@@ -13,7 +13,7 @@
 import { ProxyError, upstreamHttpError } from "../base/errors.ts";
 import { PROXY_VERSION } from "../base/version.ts";
 import { SHUTDOWN_MESSAGE } from "./idle.ts";
-import { type Logger, redact, truncateForLog } from "../base/log.ts";
+import { type Logger, redact } from "../base/log.ts";
 import type { UpstreamModel } from "./wire.ts";
 import {
   backoffDelay,
@@ -145,7 +145,7 @@ export class Upstream {
     }
     if (!res.ok) {
       const body = await readErrorBody(res);
-      this.#o.log.debug(`upstream ${path} → ${res.status}: ${truncateForLog(body)}`);
+      this.#o.log.debug(`upstream ${path} → ${res.status}: ${this.#o.log.excerpt(body)}`);
       // An upstream that echoes the token in an error must not hand it to our client.
       const err = upstreamHttpError(
         res.status,
@@ -169,7 +169,7 @@ export class Upstream {
   ): Promise<Response> {
     const text = JSON.stringify(body);
     if (this.#o.log.debugEnabled) {
-      this.#o.log.debug(`upstream POST ${path} ${truncateForLog(text)}`);
+      this.#o.log.debug(`upstream POST ${path} ${this.#o.log.excerpt(text)}`);
     }
     const policy = this.#o.retry ?? DEFAULT_RETRY;
     const wait = this.#o.sleep ?? sleep;
