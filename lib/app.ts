@@ -8,6 +8,7 @@ import { KeyCheck } from "./server/auth.ts";
 import { Catalogue } from "./models/catalogue.ts";
 import type { Config } from "./config/config.ts";
 import { CorsPolicy } from "./server/cors.ts";
+import { HostCheck, machineHostname } from "./server/host.ts";
 import { createLogger, type LogSink } from "./base/log.ts";
 import { DEFAULT_RETRY } from "./upstream/retry.ts";
 import { Metrics } from "./base/metrics.ts";
@@ -88,6 +89,7 @@ export function createApp(
       : upstreamFor(config.embed_base_url),
     catalogue,
     cors: new CorsPolicy(config.origins),
+    hosts: new HostCheck(config.host, config.allowed_hosts, machineHostname()),
     keys: new KeyCheck(config.api_keys),
     metrics: new Metrics(wallNow),
     running: new RunningModels(wallNow),

@@ -38,6 +38,7 @@ export interface Config {
   readonly embed_base_url: string;
   readonly origins: readonly string[];
   readonly api_keys: readonly string[];
+  readonly allowed_hosts: readonly string[];
   readonly aliases_file: string | null;
   readonly retry_attempts: number;
   readonly retry_max_wait_seconds: number;
@@ -79,6 +80,7 @@ export const DEFAULTS: Omit<Config, "api_token" | "embed_base_url"> & {
   embed_base_url: null,
   origins: [],
   api_keys: [],
+  allowed_hosts: [],
   aliases_file: null,
   retry_attempts: 3,
   retry_max_wait_seconds: 15,
@@ -125,6 +127,7 @@ const CHECKS: Record<keyof Config, Check> = {
       ? v
       : fail(k, v, "expected an array of origins"),
   api_keys: stringList,
+  allowed_hosts: stringList,
   aliases_file: optionalString,
   retry_attempts: (k, v) =>
     Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 10

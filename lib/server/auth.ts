@@ -5,6 +5,7 @@
  * Keys are compared through their SHA-256 digests in constant time, so neither the length nor
  * a shared prefix of a key leaks through timing.
  */
+import { isLoopbackHost } from "./host.ts";
 
 const encoder = new TextEncoder();
 
@@ -46,8 +47,7 @@ export class KeyCheck {
 
 /** The start-up warning for a proxy reachable beyond this machine without keys, if any. */
 export function exposureWarning(host: string, keys: readonly string[]): string | undefined {
-  const loopback = host === "localhost" || host === "::1" || /^127\./.test(host);
-  if (keys.length > 0 || loopback) return undefined;
+  if (keys.length > 0 || isLoopbackHost(host)) return undefined;
   return `!!! listening on ${host} without access keys: anyone who can reach this port can use ` +
     "your Chutes token. Set PROXY_API_KEYS (or api_keys in config.json), or bind to 127.0.0.1.";
 }

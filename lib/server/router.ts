@@ -1,6 +1,7 @@
 /**
  * The HTTP edge: `createHandler(deps, tables)` returns the fetch handler that `Deno.serve` runs and
- * tests call directly. Each request passes the CORS policy and the access keys, then the route
+ * tests call directly. Each request passes the Host check (DNS rebinding, lib/server/host.ts)
+ * before anything else, then the CORS policy and the access keys, then the route
  * row that matches it; the rows come from each door and from ops (lib/core/routes.ts). Every
  * failure leaves in the error shape of the table that owns the route (or, for an unknown path,
  * of the table that owns its prefix), with the right status — on unknown routes (404) and wrong
@@ -12,12 +13,29 @@ import type { CoreDeps } from "../core/deps.ts";
 import type { ErrorShape, RouteRow, RouteTable } from "../core/routes.ts";
 import type { KeyCheck } from "./auth.ts";
 import type { CorsPolicy } from "./cors.ts";
+import type { HostCheck } from "./host.ts";
 import { limitBody } from "./limits.ts";
 
 /** The core's parts plus what only the edge uses. */
 export interface ServerDeps extends CoreDeps {
   cors: CorsPolicy;
   keys: KeyCheck;
+  hosts: HostCheck;
+}
+
+/** Refused `Host` names already logged (each once, and only so many: an attacker picks them). */
+const MAX_LOGGED_HOSTS = 20;
+
+function refuseHost(host: string, deps: ServerDeps, logged: Set<string>): Response {
+  if (!logged.has(host) && logged.size < MAX_LOGGED_HOSTS) {
+    logged.add(host);
+    deps.log.warn(
+      `refused a request for Host ${JSON.stringify(host)}: not a local name (DNS-rebinding ` +
+        "guard); if this is your name for the proxy, add it to allowed_hosts",
+    );
+  }
+  const message = `host ${JSON.stringify(host)} is not allowed (add it to allowed_hosts)`;
+  return Response.json({ error: message }, { status: 403 });
 }
 
 interface Mounted {
@@ -124,7 +142,10 @@ export function createHandler(
   tables: readonly RouteTable[],
 ): (request: Request) => Promise<Response> {
   const index = new RouteIndex(tables);
+  const loggedHosts = new Set<string>();
   return async (request) => {
+    const host = request.headers.get("host");
+    if (!deps.hosts.permits(host)) return refuseHost(host ?? "", deps, loggedHosts);
     const started = deps.clock.now();
     const path = new URL(request.url).pathname.replace(/\/+$/, "") || "/";
     const cors = deps.cors.check(request);
