@@ -38,6 +38,36 @@ export function parseAnswer(raw: string): RawAnswer {
   return { status: Number(statusLine!.split(" ")[1]), headers, body };
 }
 
+/** True once `raw` holds a whole answer (by `Content-Length`, or the last chunk). */
+function complete(raw: string): boolean {
+  const split = raw.indexOf("\r\n\r\n");
+  if (split < 0) return false;
+  const head = raw.slice(0, split).toLowerCase();
+  const length = /\r\ncontent-length: *(\d+)/.exec(head);
+  if (length) return raw.length - split - 4 >= Number(length[1]);
+  return /\r\ntransfer-encoding: *chunked/.test(head) && raw.endsWith("\r\n0\r\n\r\n");
+}
+
+/** Reads until a whole answer has arrived (the connection may stay open), at most `ms`. */
+export async function readAnswer(conn: Deno.Conn, ms = 10_000): Promise<RawAnswer> {
+  const timer = setTimeout(() => conn.close(), ms);
+  const buf = new Uint8Array(64 * 1024);
+  const decoder = new TextDecoder();
+  let raw = "";
+  try {
+    while (!complete(raw)) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      raw += decoder.decode(buf.subarray(0, n), { stream: true });
+    }
+  } catch {
+    // closed by the timer: the answer is incomplete and parseAnswer says so
+  } finally {
+    clearTimeout(timer);
+  }
+  return parseAnswer(raw);
+}
+
 /** Reads everything until the peer closes (or `ms` pass, then closes itself). */
 export async function readToEnd(conn: Deno.Conn, ms = 10_000): Promise<string> {
   const timer = setTimeout(() => conn.close(), ms);

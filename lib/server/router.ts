@@ -14,7 +14,7 @@ import type { ErrorShape, RouteRow, RouteTable } from "../core/routes.ts";
 import type { KeyCheck } from "./auth.ts";
 import type { CorsPolicy } from "./cors.ts";
 import type { HostCheck } from "./host.ts";
-import { limitBody } from "./limits.ts";
+import { guardBody } from "./limits.ts";
 
 /** The core's parts plus what only the edge uses. */
 export interface ServerDeps extends CoreDeps {
@@ -182,6 +182,8 @@ export function createHandler(
     if (!ctx.streaming || !response.body) ctx.end(response.status);
     const extra = cors.kind === "allowed" ? cors.headers : new Headers();
     extra.set("x-request-id", ctx.id);
+    // The rest of a body we stopped reading (too slow, too large) is no next request.
+    if (response.status === 408 || response.status === 413) extra.set("connection", "close");
     return withHeaders(response, extra, request.method === "HEAD");
   };
 }
@@ -203,6 +205,9 @@ async function dispatch(
     return new Response(null, { status: 204, headers: { allow: "GET,POST,DELETE,HEAD,OPTIONS" } });
   }
   if (decision.kind === "error") throw decision.error;
-  const limited = limitBody(request, deps.config.max_body_bytes);
+  const limited = guardBody(request, {
+    maxBytes: deps.config.max_body_bytes,
+    timeoutMs: deps.config.client_body_timeout_seconds * 1000,
+  });
   return await decision.mounted.row.handler(limited, deps, ctx, decision.rest);
 }
