@@ -13,7 +13,7 @@ import { createLogger, type LogSink } from "./base/log.ts";
 import { DEFAULT_RETRY } from "./upstream/retry.ts";
 import { Metrics } from "./base/metrics.ts";
 import { RunningModels } from "./models/running.ts";
-import { createHandler, type ServerDeps } from "./server/router.ts";
+import { createHandler, type Handler, type ServerDeps } from "./server/router.ts";
 import { OLLAMA_ROUTES } from "./doors/ollama/routes.ts";
 import { OPENAI_ROUTES } from "./doors/openai/routes.ts";
 import { OPS_ROUTES } from "./ops/routes.ts";
@@ -40,7 +40,7 @@ export interface AppOptions {
 export function createApp(
   config: Config,
   options: AppOptions = {},
-): { deps: ServerDeps; handler: (request: Request) => Promise<Response> } {
+): { deps: ServerDeps; handler: Handler } {
   const log = createLogger({
     debug: config.debug,
     secrets: [
@@ -90,7 +90,7 @@ export function createApp(
     catalogue,
     cors: new CorsPolicy(config.origins),
     hosts: new HostCheck(config.host, config.allowed_hosts, machineHostname()),
-    keys: new KeyCheck(config.api_keys),
+    keys: new KeyCheck(config.api_keys, options.sleep ? { wait: options.sleep } : {}),
     metrics: new Metrics(wallNow),
     running: new RunningModels(wallNow),
     clock: options.clock ?? systemClock,

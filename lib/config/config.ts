@@ -4,6 +4,7 @@
  * passed in (`env` as a record, file text as a string) so tests never touch the process state.
  */
 import {
+  accessKeys,
   type Check,
   checkDefaults,
   checkUpstreams,
@@ -128,7 +129,7 @@ const CHECKS: Record<keyof Config, Check> = {
     Array.isArray(v) && v.every((s) => typeof s === "string")
       ? v
       : fail(k, v, "expected an array of origins"),
-  api_keys: stringList,
+  api_keys: accessKeys,
   allowed_hosts: stringList,
   aliases_file: optionalString,
   retry_attempts: (k, v) =>

@@ -3,7 +3,11 @@
  * `GET`/`HEAD /`, `/healthz` and `/readyz` (probes) and CORS preflights must carry
  * `Authorization: Bearer <key>`.
  * Keys are compared through their SHA-256 digests in constant time, so neither the length nor
- * a shared prefix of a key leaks through timing.
+ * a shared prefix of a key leaks through timing. Keys shorter than 16 characters are refused at
+ * start-up (lib/config/values.ts). A wrong key costs its source address a growing delay before
+ * the 401 — 100 ms, doubling to 5 s, forgotten after a minute without failures — so guessing
+ * from one address runs at a few tries a second at most instead of thousands; at most 10,000
+ * addresses are remembered, the least recently failing forgotten first.
  */
 import { isLoopbackHost } from "./host.ts";
 
@@ -19,28 +23,83 @@ function equalDigests(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
+/** The delay after a wrong key, by failures from the same address. */
+export const FAILURE_DELAY = { firstMs: 100, maxMs: 5000, forgetMs: 60_000, addresses: 10_000 };
+
+/** Failed key checks per source address, for the growing delay; bounded in size. */
+export class FailureDelays {
+  readonly #byAddress = new Map<string, { failures: number; lastAt: number }>();
+
+  constructor(readonly now: () => number = () => performance.now()) {}
+
+  /** Counts a failure from `address` and returns how long to wait before answering it. */
+  fail(address: string): number {
+    const now = this.now();
+    const seen = this.#byAddress.get(address);
+    const fresh = seen && now - seen.lastAt < FAILURE_DELAY.forgetMs;
+    const failures = fresh ? seen.failures + 1 : 1;
+    this.#byAddress.delete(address); // re-inserted last: the map stays in order of last failure
+    this.#byAddress.set(address, { failures, lastAt: now });
+    if (this.#byAddress.size > FAILURE_DELAY.addresses) {
+      this.#byAddress.delete(this.#byAddress.keys().next().value!);
+    }
+    return Math.min(FAILURE_DELAY.firstMs * 2 ** Math.min(failures - 1, 16), FAILURE_DELAY.maxMs);
+  }
+
+  /** How many addresses are remembered. */
+  get size(): number {
+    return this.#byAddress.size;
+  }
+}
+
+/** Waits `ms`, or less when `signal` aborts (a client that left needs no answer). */
+export function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
 /** Checks bearer keys against the configured set. */
 export class KeyCheck {
   readonly #digests: Promise<Uint8Array[]>;
+  readonly #delays: FailureDelays;
+  readonly #wait: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly enabled: boolean;
 
-  constructor(keys: readonly string[]) {
+  constructor(
+    keys: readonly string[],
+    options: { wait?: (ms: number, signal?: AbortSignal) => Promise<void>; now?: () => number } =
+      {},
+  ) {
     this.enabled = keys.length > 0;
     this.#digests = Promise.all(keys.map(digest));
+    this.#delays = new FailureDelays(options.now);
+    this.#wait = options.wait ?? pause;
   }
 
-  /** True when the request needs no key (liveness, preflight) or carries a valid one. */
-  async permits(request: Request, path: string): Promise<boolean> {
+  /**
+   * True when the request needs no key (liveness, preflight) or carries a valid one; a wrong or
+   * missing key is answered false after the delay its source `address` has earned.
+   */
+  async permits(request: Request, path: string, address = "unknown"): Promise<boolean> {
     if (!this.enabled || request.method === "OPTIONS") return true;
     // Probes, and the status page's static HTML (its data at /ui/data still needs the key).
     const probe = path === "/" || path === "/healthz" || path === "/readyz" || path === "/ui";
     if (probe && (request.method === "GET" || request.method === "HEAD")) return true;
     const header = request.headers.get("authorization") ?? "";
     const m = /^Bearer\s+(.+)$/i.exec(header.trim());
-    if (!m) return false;
-    const given = await digest(m[1]!.trim());
     let ok = false;
-    for (const d of await this.#digests) ok = equalDigests(given, d) || ok;
+    if (m) {
+      const given = await digest(m[1]!.trim());
+      for (const d of await this.#digests) ok = equalDigests(given, d) || ok;
+    }
+    if (!ok) await this.#wait(this.#delays.fail(address), request.signal);
     return ok;
   }
 }

@@ -134,16 +134,27 @@ function withHeaders(response: Response, extra: Headers, head: boolean): Respons
   return new Response(head ? null : response.body, { status: response.status, headers });
 }
 
+/** The app's fetch handler; `Deno.serve` passes `info` (the client's address), tests may not. */
+export type Handler = (
+  request: Request,
+  info?: { remoteAddr: Deno.Addr },
+) => Promise<Response>;
+
+function sourceAddress(info: { remoteAddr: Deno.Addr } | undefined): string {
+  const addr = info?.remoteAddr;
+  return addr && "hostname" in addr ? addr.hostname : "unknown";
+}
+
 const PLAIN_ERROR: ErrorShape = (status, message) => Response.json({ error: message }, { status });
 
 /** Creates the app's fetch handler over the route tables of the doors and ops. */
 export function createHandler(
   deps: ServerDeps,
   tables: readonly RouteTable[],
-): (request: Request) => Promise<Response> {
+): Handler {
   const index = new RouteIndex(tables);
   const loggedHosts = new Set<string>();
-  return async (request) => {
+  return async (request, info) => {
     const host = request.headers.get("host");
     if (!deps.hosts.permits(host)) return refuseHost(host ?? "", deps, loggedHosts);
     const started = deps.clock.now();
@@ -171,7 +182,7 @@ export function createHandler(
         PLAIN_ERROR;
     let response: Response;
     try {
-      response = await dispatch(request, path, decision, deps, ctx);
+      response = await dispatch(request, path, decision, deps, ctx, sourceAddress(info));
     } catch (err) {
       const proxyError = toProxyError(err);
       if (!(err instanceof ProxyError)) {
@@ -194,8 +205,9 @@ async function dispatch(
   decision: Decision,
   deps: ServerDeps,
   ctx: RequestContext,
+  address: string,
 ): Promise<Response> {
-  if (!(await deps.keys.permits(request, path))) {
+  if (!(await deps.keys.permits(request, path, address))) {
     throw new ProxyError(
       401,
       "unauthorized: this proxy requires an API key (Authorization: Bearer <key>)",

@@ -8,6 +8,7 @@
  */
 import type { Logger } from "../base/log.ts";
 import { ConfigError } from "../config/values.ts";
+import type { Handler } from "./router.ts";
 
 const ANOTHER_PORT = "run the proxy on another port (OLLAMA_HOST=127.0.0.1:11435, or --port)";
 
@@ -63,7 +64,7 @@ export function startServer(
     signal?: AbortSignal;
     onListen?: (addr: Deno.NetAddr) => void;
   },
-  handler: (request: Request) => Promise<Response>,
+  handler: Handler,
 ): Deno.HttpServer<Deno.NetAddr> {
   try {
     return Deno.serve({
