@@ -20,6 +20,8 @@ import { OPS_ROUTES } from "./ops/routes.ts";
 import { Upstream } from "./upstream/client.ts";
 import { MergedListing } from "./models/listing.ts";
 import { type Clock, systemClock } from "./base/clock.ts";
+import { TokenCheck } from "./models/token_check.ts";
+import { keepFresh } from "./models/freshness.ts";
 
 /** Optional replacements for the outside world. */
 export interface AppOptions {
@@ -93,8 +95,34 @@ export function createApp(
     keys: new KeyCheck(config.api_keys, options.sleep ? { wait: options.sleep } : {}),
     metrics: new Metrics(wallNow),
     running: new RunningModels(wallNow),
+    tokenCheck: new TokenCheck({
+      baseUrl: config.base_url,
+      token: config.api_token,
+      fetch: options.fetch ?? fetch,
+      log,
+    }),
     clock: options.clock ?? systemClock,
     log,
   };
   return { deps, handler: createHandler(deps, [OPS_ROUTES, OPENAI_ROUTES, OLLAMA_ROUTES]) };
+}
+
+/**
+ * Starts the app's background work, which ends when `signal` aborts: the catalogue kept fresh
+ * (lib/models/freshness.ts; every `catalogue_ttl_seconds`, 30 s at least, and retried with
+ * backoff after a failure) and, unless `checkToken` is false (demo mode), the one token check.
+ */
+export function startBackground(
+  deps: ServerDeps,
+  signal: AbortSignal,
+  options: { checkToken?: boolean; firstRetryMs?: number } = {},
+): Promise<unknown> {
+  const periodMs = Math.max(deps.config.catalogue_ttl_seconds, 30) * 1000;
+  return Promise.all([
+    keepFresh(deps.catalogue, signal, {
+      periodMs,
+      ...(options.firstRetryMs ? { firstRetryMs: options.firstRetryMs } : {}),
+    }),
+    options.checkToken === false ? undefined : deps.tokenCheck.run(),
+  ]);
 }

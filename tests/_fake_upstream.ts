@@ -3,9 +3,13 @@
  * parsed JSON body) so tests can assert the exact translated body, serves a model list, and
  * answers completion calls from a per-path queue of scripted replies: JSON, text, or an SSE
  * stream written piece by piece (optionally with delays, or left hanging). It counts open and
- * cancelled streams so disconnect tests can prove the upstream request was closed.
+ * cancelled streams so disconnect tests can prove the upstream request was closed. The token
+ * probe (a chat request for `PROBE_MODEL`, sent by `--check` and at start-up) is answered from
+ * `probeReply` — by default Chutes' 404 for an unknown model, i.e. the token passed — and never
+ * takes a queued reply meant for a test's own chat request.
  */
 import type { UpstreamModel } from "../lib/upstream/wire.ts";
+import { PROBE_MODEL } from "../lib/models/token_check.ts";
 
 /** One request as the fake upstream saw it. */
 export interface Recorded {
@@ -98,6 +102,8 @@ export class FakeUpstream {
   models: UpstreamModel[] = structuredClone(FAKE_MODELS);
   /** Replaces the `/v1/models` answer (e.g. a 500) when set. */
   modelsReply: Reply | undefined;
+  /** The answer to every token probe (e.g. a 401 for a refused token). */
+  probeReply: Reply = { status: 404, json: { detail: `model not found: ${PROBE_MODEL}` } };
   openStreams = 0;
   cancelledStreams = 0;
   readonly #queues = new Map<string, (Reply | ReplyFor)[]>();
@@ -154,6 +160,7 @@ export class FakeUpstream {
     if (path === "/v1/models" && request.method === "GET") {
       return this.#reply(this.modelsReply ?? { json: { object: "list", data: this.models } });
     }
+    if (body?.model === PROBE_MODEL) return this.#reply(this.probeReply);
     const queued = this.#queues.get(path)?.shift();
     const reply = typeof queued === "function" ? queued(recorded) : queued;
     if (!reply) {

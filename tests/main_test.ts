@@ -73,3 +73,25 @@ Deno.test("a malformed aliases file stops the start-up with an error naming the 
   assert.equal(code, 2);
   assert.match(stderr, /^error: aliases file aliases\.json: not valid JSON/m);
 });
+
+Deno.test("a port in use or an address not of this machine: one line naming it and the fix, exit 2", async () => {
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = taken.addr.port;
+  const inUse = await runMain(["--port", String(port)], { CHUTES_API_TOKEN: SECRET });
+  assert.equal(inUse.code, 2, inUse.stderr);
+  const lines = inUse.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, inUse.stderr);
+  assert.match(
+    lines[0]!,
+    new RegExp(
+      `^error: cannot listen on 127\\.0\\.0\\.1:${port}: the port is already in use .*OLLAMA_HOST=127\\.0\\.0\\.1:11435`,
+    ),
+  );
+  const foreign = await runMain(["--host", "192.0.2.1:11434"], { CHUTES_API_TOKEN: SECRET });
+  assert.equal(foreign.code, 2, foreign.stderr);
+  assert.match(
+    foreign.stderr,
+    /^error: cannot listen on 192\.0\.2\.1:11434: that is not an address of this machine/,
+  );
+  assert.equal(foreign.stderr.trim().split("\n").length, 1);
+});

@@ -1,26 +1,33 @@
 /**
- * `--check`: tells a user whether the setup works before a client ever connects. Four steps, each
+ * `--check`: tells a user whether the setup works before a client ever connects. Five steps, each
  * a verdict with the fix when it fails: the configuration loads (its errors name the key); the
- * upstream answers `GET /models` with a model list (else the base URL, the network or DNS is
- * wrong, and the verdict says which and names the host); the token passes authentication (a probe
- * that cannot run a model); and how many models clients will see. `checkSetup` returns the steps
- * as data, `formatCheckReport` prints them; `main.ts` exits 0 when all pass, 1 otherwise. Every
- * message is redacted: the token is never printed.
+ * bind address is free (not taken by Ollama, and an address of this machine); the upstream
+ * answers `GET /models` with a model list (else the base URL, the network or DNS is wrong, and
+ * the verdict says which and names the host); the token passes authentication (the probe of
+ * lib/models/token_check.ts, which cannot run a model); and how many models clients will see.
+ * `checkSetup` returns the steps as data, `formatCheckReport` prints them; `main.ts` exits 0 when
+ * all pass, 1 otherwise. Every upstream text is redacted before it is cut: the token is never
+ * printed, not even a prefix.
  */
-import { type Config, DEFAULT_BASE_URL } from "../config/config.ts";
+import type { Config } from "../config/config.ts";
 import { type ConfigInputs, loadConfig } from "../config/sources.ts";
 import { upstreamErrorMessage } from "../base/errors.ts";
 import { redact } from "../base/log.ts";
 import { globsToRegExps, wanted } from "../models/listing.ts";
 import { ConfigError } from "../config/values.ts";
 import { PROXY_VERSION } from "../base/version.ts";
+import { probeRequest, TOKEN_FIX, tokenStateFor } from "../models/token_check.ts";
+import { bindProblem } from "../server/serve.ts";
+import { networkProblem, type Problem, URL_FIX } from "./network.ts";
+
+export { PROBE_MODEL } from "../models/token_check.ts";
 
 /** The outcome of one step; a step is skipped when an earlier failure makes it meaningless. */
 export type CheckStatus = "pass" | "fail" | "skip";
 
 /** One step's verdict, with the fix when it failed. */
 export interface CheckStep {
-  name: "config" | "upstream" | "token" | "models";
+  name: "config" | "listen" | "upstream" | "token" | "models";
   status: CheckStatus;
   message: string;
   fix?: string;
@@ -38,50 +45,35 @@ export interface CheckOptions {
   timeoutMs?: number;
 }
 
-/** The probe's model: an id no upstream can serve, so the probe never runs a model. */
-export const PROBE_MODEL = "ollama-chutes-proxy/token-check-no-such-model";
-
-const URL_FIX = 'Set CHUTES_BASE_URL (or "base_url" in config.json) to the OpenAI-compatible ' +
-  `API root; for Chutes it is ${DEFAULT_BASE_URL} (the default: remove the setting to use it).`;
-const TOKEN_FIX = "Set CHUTES_API_TOKEN=cpk_... in the environment or in a .env file in this " +
-  'directory (or "api_token" in config.json), without quotes or spaces around it. Create a key ' +
-  "at https://chutes.ai (account → API keys).";
 const CONFIG_FIX = "Correct the setting named above; every key, variable and flag is listed in " +
   "the README's Configuration table and in config.example.json.";
 const LATER_FIX = "The upstream is busy or in trouble: run the check again in a few minutes.";
 
-const networkFix = (host: string) =>
-  `Check that this machine is online and can reach ${host} (firewall, VPN or HTTP proxy in the ` +
-  `way?). If the address is wrong: base_url should look like ${DEFAULT_BASE_URL}.`;
-
-const pass = (name: CheckStep["name"], message: string): CheckStep => ({
-  name,
-  status: "pass",
-  message,
-});
-const fail = (name: CheckStep["name"], message: string, fix: string): CheckStep => ({
-  name,
-  status: "fail",
-  message,
-  fix,
-});
-const skip = (name: CheckStep["name"], message: string): CheckStep => ({
-  name,
-  status: "skip",
-  message,
-});
+const verdict =
+  (status: CheckStatus) => (name: CheckStep["name"], message: string, fix?: string): CheckStep => ({
+    name,
+    status,
+    message,
+    ...(fix ? { fix } : {}),
+  });
+const pass = verdict("pass");
+const fail = (name: CheckStep["name"], message: string, fix: string) =>
+  verdict("fail")(name, message, fix);
+const skip = verdict("skip");
 
 /** Runs every step against the configuration `inputs` describe. */
 export async function checkSetup(
   inputs: ConfigInputs,
   options: CheckOptions = {},
 ): Promise<CheckReport> {
-  const o = { fetch: options.fetch ?? fetch, timeoutMs: options.timeoutMs ?? 15_000 };
   const secrets = [inputs.env.CHUTES_API_TOKEN ?? "", inputs.env.CHUTES_API_KEY ?? ""];
+  const clean = (text: string) => redact(text, secrets);
+  const o = { fetch: options.fetch ?? fetch, timeoutMs: options.timeoutMs ?? 15_000, clean };
   const steps: CheckStep[] = [];
   const config = await loadChecked(inputs, steps);
   if (config) {
     secrets.push(config.api_token, ...config.upstreams.map((u) => u.api_token ?? ""));
+    steps.push(checkListen(config));
     const listing = await checkListing(config, o);
     steps.push(listing.step);
     if (listing.ids) {
@@ -91,7 +83,6 @@ export async function checkSetup(
       steps.push(skip("models", "not counted: the upstream must answer first"));
     }
   }
-  const clean = (text: string) => redact(text, secrets);
   return {
     ok: steps.every((s) => s.status !== "fail"),
     steps: steps.map((s) => ({
@@ -100,6 +91,18 @@ export async function checkSetup(
       ...(s.fix ? { fix: clean(s.fix) } : {}),
     })),
   };
+}
+
+function checkListen(config: Config): CheckStep {
+  const problem = bindProblem(config.host, config.port);
+  const at = `${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port}`;
+  if (problem === undefined) return pass("listen", `${at} is free to listen on`);
+  return fail(
+    "listen",
+    problem,
+    "Stop what listens there (often Ollama itself on 11434), or choose another address with " +
+      "OLLAMA_HOST=127.0.0.1:11435 (or --host / --port).",
+  );
 }
 
 async function loadChecked(inputs: ConfigInputs, steps: CheckStep[]): Promise<Config | undefined> {
@@ -114,7 +117,7 @@ async function loadChecked(inputs: ConfigInputs, steps: CheckStep[]): Promise<Co
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     steps.push(fail("config", err.message, CONFIG_FIX));
-    for (const name of ["upstream", "token", "models"] as const) {
+    for (const name of ["listen", "upstream", "token", "models"] as const) {
       steps.push(skip(name, "not checked: the configuration must load first"));
     }
     return undefined;
@@ -127,64 +130,18 @@ interface HttpAnswer {
   text: string;
 }
 
-type Problem = { message: string; fix: string };
+/** The check's outside world, and the redaction every upstream text passes before it is cut. */
+type Options = Required<CheckOptions> & { clean: (text: string) => string };
 
-async function send(
-  url: string,
-  init: RequestInit,
-  o: Required<CheckOptions>,
-): Promise<HttpAnswer | Problem> {
+async function send(url: string, init: RequestInit, o: Options): Promise<HttpAnswer | Problem> {
   const signal = AbortSignal.timeout(o.timeoutMs);
   try {
     const res = await o.fetch(url, { ...init, signal });
     const contentType = res.headers.get("content-type") ?? "";
-    return { status: res.status, contentType, text: await res.text() };
+    return { status: res.status, contentType, text: o.clean(await res.text()) };
   } catch (err) {
     return networkProblem(url, err, signal.aborted ? o.timeoutMs : undefined);
   }
-}
-
-/** Says why `url` could not be reached: DNS, refused connection, time-out, TLS, or other. */
-export function networkProblem(url: string, err: unknown, timedOutAfterMs?: number): Problem {
-  const { host, hostname } = new URL(url);
-  const cause = (err as { cause?: unknown })?.cause;
-  const reason = (cause instanceof Error ? cause.message : (err as Error)?.message ?? String(err))
-    .replace(/^error sending request for url \([^)]*\): /, "");
-  if (timedOutAfterMs !== undefined) {
-    return {
-      message: `no answer from ${host} within ${timedOutAfterMs / 1000} s`,
-      fix: networkFix(host),
-    };
-  }
-  if (
-    /dns error|failed to lookup|name or service not known|nodename nor servname|no such host/i.test(
-      reason,
-    )
-  ) {
-    return {
-      message: `cannot resolve the host name ${hostname} (DNS lookup failed: ${reason})`,
-      fix: `${URL_FIX} If the host name is right, this machine has no working network or DNS.`,
-    };
-  }
-  if (/connection refused|econnrefused|actively refused/i.test(reason)) {
-    return {
-      message: `cannot reach ${host}: connection refused, nothing listens there (${reason})`,
-      fix: networkFix(host),
-    };
-  }
-  if (/certificate|tls|ssl|handshake/i.test(reason)) {
-    return { message: `secure connection to ${host} failed: ${reason}`, fix: networkFix(host) };
-  }
-  return { message: `cannot reach ${host}: ${reason}`, fix: networkFix(host) };
-}
-
-function headers(config: Config, accept: string): Headers {
-  return new Headers({
-    accept,
-    "content-type": "application/json",
-    "user-agent": `ollama-chutes-proxy/${PROXY_VERSION} (check)`,
-    authorization: `Bearer ${config.api_token}`,
-  });
 }
 
 /** `: <upstream message>` for an error answer, or nothing for an empty or HTML body. */
@@ -209,10 +166,15 @@ function modelIds(text: string): string[] | undefined {
 
 async function checkListing(
   config: Config,
-  o: Required<CheckOptions>,
+  o: Options,
 ): Promise<{ step: CheckStep; ids?: string[] }> {
   const url = `${config.base_url}/models`;
-  const answer = await send(url, { headers: headers(config, "application/json") }, o);
+  const headers = {
+    accept: "application/json",
+    "user-agent": `ollama-chutes-proxy/${PROXY_VERSION} (check)`,
+    authorization: `Bearer ${config.api_token}`,
+  };
+  const answer = await send(url, { headers }, o);
   if (!("status" in answer)) return { step: fail("upstream", answer.message, answer.fix) };
   const { status } = answer;
   const http = `${url} answered HTTP ${status}${said(answer)}`;
@@ -230,53 +192,39 @@ async function checkListing(
   return { step: pass("upstream", `${url} answered with a list of ${ids.length} models`), ids };
 }
 
-/**
- * Verifies the token without spending quota: `POST /chat/completions` for `PROBE_MODEL`, a model
- * that cannot exist, with `max_tokens: 1`. Chutes authenticates before it looks the model up
- * (chutes-api, `hostname_invocation`: 401 "Authentication required." comes first, the 404
- * "model not found: …" after it), so 401/403 means the token is bad, while 400/404/422 mean the
- * request passed authentication and was refused for its model or body: no model ran and no
- * quota was used. An upstream without authentication (a local vLLM) answers 404 and passes too.
- */
-async function checkToken(config: Config, o: Required<CheckOptions>): Promise<CheckStep> {
-  const url = `${config.base_url}/chat/completions`;
-  const body = {
-    model: PROBE_MODEL,
-    messages: [{ role: "user", content: "ping" }],
-    max_tokens: 1,
-    stream: false,
-  };
-  const init = {
-    method: "POST",
-    headers: headers(config, "application/json"),
-    body: JSON.stringify(body),
-  };
+/** Verifies the token without spending quota (lib/models/token_check.ts says how). */
+async function checkToken(config: Config, o: Options): Promise<CheckStep> {
+  const { url, init } = probeRequest(config.base_url, config.api_token, "check");
   const answer = await send(url, init, o);
   if (!("status" in answer)) return fail("token", answer.message, answer.fix);
   const { status } = answer;
-  if (status === 401 || status === 403) {
-    return fail(
-      "token",
-      `the upstream refused the API token (HTTP ${status}${said(answer)})`,
-      TOKEN_FIX,
-    );
+  switch (tokenStateFor(status)) {
+    case "refused":
+      return fail(
+        "token",
+        `the upstream refused the API token (HTTP ${status}${said(answer)})`,
+        TOKEN_FIX,
+      );
+    case "accepted":
+      return pass(
+        "token",
+        `the API token is accepted (a probe for a made-up model passed authentication; HTTP ${status}, nothing ran)`,
+      );
+    case "unpaid":
+      return fail(
+        "token",
+        `the API token is accepted, but the account cannot pay for requests (HTTP 402${
+          said(answer)
+        })`,
+        "Add balance to the Chutes account, or wait until the quota resets.",
+      );
+    default:
+      return fail(
+        "token",
+        `the token could not be verified: HTTP ${status}${said(answer)}`,
+        LATER_FIX,
+      );
   }
-  if (status === 400 || status === 404 || status === 422 || (status >= 200 && status < 300)) {
-    return pass(
-      "token",
-      `the API token is accepted (a probe for a made-up model passed authentication; HTTP ${status}, nothing ran)`,
-    );
-  }
-  if (status === 402) {
-    return fail(
-      "token",
-      `the API token is accepted, but the account cannot pay for requests (HTTP 402${
-        said(answer)
-      })`,
-      "Add balance to the Chutes account, or wait until the quota resets.",
-    );
-  }
-  return fail("token", `the token could not be verified: HTTP ${status}${said(answer)}`, LATER_FIX);
 }
 
 function countModels(config: Config, ids: string[]): CheckStep {

@@ -9,6 +9,7 @@ import type { Metrics } from "../base/metrics.ts";
 import type { Config } from "../config/config.ts";
 import type { Catalogue } from "../models/catalogue.ts";
 import type { RunningModels } from "../models/running.ts";
+import type { TokenCheck } from "../models/token_check.ts";
 import type { Upstream } from "../upstream/client.ts";
 
 /** The app's shared parts, as every handler sees them. */
@@ -22,6 +23,8 @@ export interface CoreDeps {
   catalogue: Catalogue;
   metrics: Metrics;
   running: RunningModels;
+  /** Whether the upstream accepts the token (checked once at start-up). */
+  tokenCheck: TokenCheck;
   clock: Clock;
   log: Logger;
 }

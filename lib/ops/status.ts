@@ -36,6 +36,8 @@ export async function statusData(deps: CoreDeps): Promise<Record<string, unknown
     upstream: {
       base_url: deps.config.base_url,
       reachable: deps.catalogue.live,
+      listing_error: deps.catalogue.lastError ?? null,
+      token: deps.tokenCheck.verdict,
       last_listing_age_seconds: lastSuccess === 0
         ? null
         : Math.round((Date.now() - lastSuccess) / 1000),

@@ -91,6 +91,7 @@ function render(d) {
   $("upstream").innerHTML = up.reachable
     ? '<span class="ok">upstream reachable</span> <span class="muted">(' + esc(up.base_url) + ", listed " + dur(up.last_listing_age_seconds ?? 0) + " ago)</span>"
     : '<span class="bad">upstream not reachable</span> <span class="muted">(' + esc(up.base_url) + ")</span>";
+  if (up.token && up.token.state === "refused") $("upstream").innerHTML += ' <span class="bad">' + esc(up.token.message) + " (set CHUTES_API_TOKEN)</span>";
   $("streams").textContent = d.open_streams + " open streams";
   $("cost").textContent = "estimated cost so far " + usd(d.total_cost_usd);
   rows("models", d.models, (m) => [esc(m.name), m.capabilities.map((c) => '<span class="cap">' + esc(c) + "</span>").join(""),

@@ -19,7 +19,10 @@ export function bindProblemMessage(host: string, port: number, err: unknown): st
   if (err instanceof Deno.errors.AddrInUse) {
     return `${at}: the port is already in use (is Ollama running there? Stop it, or ${ANOTHER_PORT})`;
   }
-  if (err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotCapable) {
+  if (err instanceof Deno.errors.NotCapable) {
+    return `${at}: Deno was not allowed to (${message}); run it with --allow-net`;
+  }
+  if (err instanceof Deno.errors.PermissionDenied) {
     return `${at}: permission denied (${message}); ports below 1024 need privileges: ${ANOTHER_PORT}`;
   }
   const fix = 'set OLLAMA_HOST (or --host, or "host" in config.json) to an address of this ' +

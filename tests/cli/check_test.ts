@@ -28,7 +28,8 @@ async function check(
 ): Promise<{ report: CheckReport; text: string; code: number }> {
   const report = await checkSetup({
     args: ["--check"],
-    env: { CHUTES_API_TOKEN: TOKEN, ...env },
+    // Port 0: the listen step passes whatever runs on this machine (one test takes a port).
+    env: { CHUTES_API_TOKEN: TOKEN, OLLAMA_HOST: "127.0.0.1:0", ...env },
     readTextFile: (path) =>
       Promise.resolve(
         path === "config.json" && options.config ? JSON.stringify(options.config) : undefined,
@@ -46,10 +47,11 @@ const step = (report: CheckReport, name: string) => report.steps.find((s) => s.n
 
 Deno.test("check: a good setup passes every step and exits 0", async () => {
   await using upstream = FakeUpstream.start();
-  upstream.enqueue(CHAT, PROBE_PASSED);
+  upstream.probeReply = PROBE_PASSED;
   const { report, text, code } = await check({ CHUTES_BASE_URL: upstream.url });
   assert.deepEqual(statuses(report), {
     config: "pass",
+    listen: "pass",
     upstream: "pass",
     token: "pass",
     models: "pass",
@@ -70,7 +72,7 @@ Deno.test("check: a good setup passes every step and exits 0", async () => {
 
 Deno.test("check: a bad token fails the token step with how to set one, exits 1", async () => {
   await using upstream = FakeUpstream.start();
-  upstream.enqueue(CHAT, BAD_TOKEN);
+  upstream.probeReply = BAD_TOKEN;
   const { report, text, code } = await check({ CHUTES_BASE_URL: upstream.url });
   assert.equal(statuses(report).token, "fail");
   assert.equal(statuses(report).models, "pass");
@@ -85,7 +87,7 @@ Deno.test("check: a bad token fails the token step with how to set one, exits 1"
 
 Deno.test("check: an upstream that echoes the token in its error never gets it printed", async () => {
   await using upstream = FakeUpstream.start();
-  upstream.enqueue(CHAT, { status: 403, json: { detail: `token ${TOKEN} is revoked` } });
+  upstream.probeReply = { status: 403, json: { detail: `token ${TOKEN} is revoked` } };
   const { text, code } = await check({ CHUTES_BASE_URL: upstream.url });
   assert.equal(code, 1);
   assert.match(text, /token \[redacted\] is revoked/);
@@ -112,6 +114,7 @@ Deno.test("check: a wrong base URL (404 or not a model list) says what the URL s
       const { report, text, code } = await check({ CHUTES_BASE_URL: upstream.url });
       assert.deepEqual(statuses(report), {
         config: "pass",
+        listen: "pass",
         upstream: "fail",
         token: "skip",
         models: "skip",
@@ -181,6 +184,7 @@ Deno.test("check: a config error fails the first step naming the key; the rest i
   assert.equal(checkExitCode(noToken), 1);
   assert.deepEqual(statuses(noToken), {
     config: "fail",
+    listen: "skip",
     upstream: "skip",
     token: "skip",
     models: "skip",
@@ -192,7 +196,7 @@ Deno.test("check: a config error fails the first step naming the key; the rest i
 
 Deno.test("check: filters that hide every model fail the models step", async () => {
   await using upstream = FakeUpstream.start();
-  upstream.enqueue(CHAT, PROBE_PASSED);
+  upstream.probeReply = PROBE_PASSED;
   const { text, code } = await check({ CHUTES_BASE_URL: upstream.url }, {
     config: { include: ["nothing/*"] },
   });
@@ -205,14 +209,37 @@ Deno.test("check: filters that hide every model fail the models step", async () 
 
 Deno.test("main.ts --check exits 0 when all pass and 1 on a bad token, never printing it", async () => {
   await using upstream = FakeUpstream.start();
-  upstream.enqueue(CHAT, PROBE_PASSED);
-  upstream.enqueue(CHAT, BAD_TOKEN);
-  const env = { CHUTES_API_TOKEN: TOKEN, CHUTES_BASE_URL: upstream.url };
+  upstream.probeReply = PROBE_PASSED;
+  const env = {
+    CHUTES_API_TOKEN: TOKEN,
+    CHUTES_BASE_URL: upstream.url,
+    OLLAMA_HOST: "127.0.0.1:0",
+  };
   const good = await runMain(["--check"], env);
   assert.equal(good.code, 0, good.stdout + good.stderr);
   assert.match(good.stdout, /Verdict: READY/);
+  upstream.probeReply = BAD_TOKEN;
   const bad = await runMain(["--check"], env);
   assert.equal(bad.code, 1, bad.stdout + bad.stderr);
   assert.match(bad.stdout, /^FAIL {2}token/m);
   for (const out of [good, bad]) assert.ok(!(out.stdout + out.stderr).includes(TOKEN));
+});
+
+Deno.test("check: a bind address in use fails the listen step with the fix", async () => {
+  await using upstream = FakeUpstream.start();
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const inUse = await check({
+    CHUTES_BASE_URL: upstream.url,
+    OLLAMA_HOST: `127.0.0.1:${taken.addr.port}`,
+  });
+  assert.equal(inUse.code, 1);
+  assert.equal(statuses(inUse.report).listen, "fail");
+  assert.match(
+    inUse.text,
+    new RegExp(
+      `^FAIL {2}listen {4}cannot listen on 127\\.0\\.0\\.1:${taken.addr.port}: the port is already in use`,
+      "m",
+    ),
+  );
+  assert.match(step(inUse.report, "listen").fix ?? "", /OLLAMA_HOST=127\.0\.0\.1:11435/);
 });
