@@ -71,14 +71,12 @@ async function main(): Promise<number> {
     ...(demo ? { fetch: demoFetch } : {}),
   });
   if (demo) deps.log.warn(DEMO_BANNER);
-  const connections = new AbortController();
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = startServer({
       host: config.host,
       port: config.port,
       log: deps.log,
-      signal: connections.signal,
       onListen: ({ hostname, port }) => {
         deps.log.info(
           `ollama-chutes-proxy listening on http://${
@@ -96,18 +94,20 @@ async function main(): Promise<number> {
   const warning = exposureWarning(config.host, config.api_keys);
   if (warning) deps.log.warn(warning);
   void startBackground(deps, shutdown.signal, { checkToken: !demo });
+  // Deno.serve cannot drop its connections once a graceful shutdown began, so the end of the
+  // shutdown is the end of the process: a client that stopped reading cannot hold it open.
+  const { promise: closed, resolve: close } = Promise.withResolvers<void>();
   const stop = new Shutdown({
     graceMs: config.shutdown_grace_seconds * 1000,
     drain: () => server.shutdown(),
     cut: () => shutdown.abort(),
-    close: () => connections.abort(),
+    close,
     log: deps.log,
   });
   Deno.addSignalListener("SIGINT", () => stop.signal("SIGINT"));
   // SIGTERM (systemd, docker stop) does not exist on Windows.
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", () => stop.signal("SIGTERM"));
-  await server.finished;
-  if (!shutdown.signal.aborted) shutdown.abort(); // ends the background work
+  await Promise.race([server.finished, closed]);
   return 0;
 }
 

@@ -31,7 +31,7 @@ function wait(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
+const duration = (ms: number) => ms < 1000 ? `${ms} ms` : `${Math.round(ms / 100) / 10} s`;
 
 /** Lists now, then keeps listing on the schedule until `signal` aborts. */
 export async function keepFresh(
@@ -44,7 +44,7 @@ export async function keepFresh(
   let failures = 0;
   while (!signal.aborted) {
     const retryMs = Math.min(first * 2 ** failures, max);
-    const ok = await catalogue.refresh(`; retrying in ${seconds(retryMs)}`);
+    const ok = await catalogue.refresh(`; retrying in ${duration(retryMs)}`);
     failures = ok ? 0 : failures + 1;
     if (!ok) {
       await wait(retryMs, signal);

@@ -1,10 +1,10 @@
 /**
- * Listening: `startServer` runs `Deno.serve` for the handler with the proxy's error handler and a
- * signal that closes every connection at once (the end of a shutdown). A bind that fails — the
- * port taken (often by Ollama itself on 11434), a host name that does not resolve, an address
- * that is not this machine's — becomes one `ConfigError` line naming the address and the fix,
- * never a stack trace; `bindProblem` is the same test for `--check`. What escapes the handler is
- * logged through the proxy's logger (redacted, one line), not printed by `Deno.serve`.
+ * Listening: `startServer` runs `Deno.serve` for the handler with the proxy's error handler. A
+ * bind that fails — the port taken (often by Ollama itself on 11434), a host name that does not
+ * resolve, an address that is not this machine's — becomes one `ConfigError` line naming the
+ * address and the fix, never a stack trace; `bindProblem` is the same test for `--check`. What
+ * escapes the handler is logged through the proxy's logger (redacted, one line), not printed by
+ * `Deno.serve`.
  */
 import type { Logger } from "../base/log.ts";
 import { ConfigError } from "../config/values.ts";
@@ -63,8 +63,6 @@ export function startServer(
     host: string;
     port: number;
     log: Logger;
-    /** Aborting it closes every connection at once. */
-    signal?: AbortSignal;
     onListen?: (addr: Deno.NetAddr) => void;
   },
   handler: Handler,
@@ -75,7 +73,6 @@ export function startServer(
       port: options.port,
       onError: serveErrorHandler(options.log),
       onListen: options.onListen ?? (() => {}),
-      ...(options.signal ? { signal: options.signal } : {}),
     }, handler);
   } catch (err) {
     throw new ConfigError(bindProblemMessage(options.host, options.port, err));

@@ -1,9 +1,9 @@
 /**
  * Stopping on SIGINT/SIGTERM. The first signal stops accepting connections and lets open answers
  * finish for the grace period; then open upstream streams end with their final error line, and a
- * moment later every connection is dropped — so the exit is bounded even by a client that stopped
- * reading (its answer can never be flushed, and `Deno.serve`'s graceful shutdown would wait for
- * it forever). A second signal cuts at once. A signal within half a second of the first is the
+ * moment later the process ends whatever the connections do — so the exit is bounded even by a
+ * client that stopped reading (its answer can never be flushed, and `Deno.serve`'s graceful
+ * shutdown would wait for it forever). A second signal cuts at once. A signal within half a second of the first is the
  * same keypress: in a terminal Ctrl+C reaches the whole foreground process group, and
  * `deno task` forwards the SIGINT it got to its child as well, so `deno task start` receives
  * every Ctrl+C twice, microseconds apart (`systemctl stop` does the same to a unit started that
@@ -24,7 +24,7 @@ export interface ShutdownParts {
   drain: () => Promise<void>;
   /** Ends the open upstream streams with their final error line. */
   cut: () => void;
-  /** Drops every connection at once. */
+  /** Ends the process: no connection may hold it open any longer. */
   close: () => void;
   log: Logger;
   now?: () => number;
