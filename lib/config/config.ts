@@ -46,7 +46,7 @@ export interface Config {
   readonly first_byte_timeout_seconds: number;
   readonly idle_timeout_seconds: number;
   readonly max_body_bytes: number;
-  readonly client_body_timeout_seconds: number;
+  readonly upload_timeout_seconds: number;
   readonly context_guard: "trim" | "reject" | "off";
   readonly shutdown_grace_seconds: number;
   readonly fallbacks: Readonly<Record<string, readonly string[]>>;
@@ -89,7 +89,7 @@ export const DEFAULTS: Omit<Config, "api_token" | "embed_base_url"> & {
   first_byte_timeout_seconds: 120,
   idle_timeout_seconds: 120,
   max_body_bytes: 64 * 1024 * 1024,
-  client_body_timeout_seconds: 60,
+  upload_timeout_seconds: 60,
   context_guard: "trim",
   shutdown_grace_seconds: 10,
   fallbacks: {},
@@ -141,7 +141,7 @@ const CHECKS: Record<keyof Config, Check> = {
   idle_timeout_seconds: positiveSeconds,
   max_body_bytes: (k, v) =>
     Number.isInteger(v) && (v as number) >= 1024 ? v : fail(k, v, "expected a byte count >= 1024"),
-  client_body_timeout_seconds: positiveSeconds,
+  upload_timeout_seconds: positiveSeconds,
   context_guard: (k, v) =>
     v === "trim" || v === "reject" || v === "off"
       ? v

@@ -3,7 +3,7 @@
  * `max_body_bytes` is refused with 413 before it is buffered (at once when `Content-Length` says
  * so, or as soon as a chunked upload passes the limit), a body that stops short of what it
  * announced (the client closed or reset the connection) is a 400, not a 500, and a body that does
- * not arrive in time is a 408: it has `client_body_timeout_seconds` (nginx's 60 s), extended by a
+ * not arrive in time is a 408: it has `upload_timeout_seconds` (nginx's 60 s), extended by a
  * second for every KiB received, so a slow but real upload finishes while a client dripping a
  * byte every few seconds is cut off. `Deno.serve` has no hook for the header and keep-alive
  * phases; the README says what it does there.
@@ -70,7 +70,7 @@ function guardedStream(
             408,
             `the request body did not arrive in time (${received} bytes in ${
               Math.round((now() - started) / 1000)
-            } s; client_body_timeout_seconds is ${seconds})`,
+            } s; upload_timeout_seconds is ${seconds})`,
           ),
         );
       }

@@ -219,7 +219,7 @@ async function dispatch(
   if (decision.kind === "error") throw decision.error;
   const limited = guardBody(request, {
     maxBytes: deps.config.max_body_bytes,
-    timeoutMs: deps.config.client_body_timeout_seconds * 1000,
+    timeoutMs: deps.config.upload_timeout_seconds * 1000,
   });
   return await decision.mounted.row.handler(limited, deps, ctx, decision.rest);
 }

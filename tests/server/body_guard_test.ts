@@ -2,7 +2,7 @@
  * Every request body passes the guard before a route reads it (lib/server/limits.ts): a body
  * cut short is a 400 in the door's shape, not a 500 with a stack trace; JSON nested too deep is
  * a 400 on every door and never reaches the upstream; a body that does not arrive within
- * `client_body_timeout_seconds` (a client dripping bytes, or one that stopped) is answered 408
+ * `upload_timeout_seconds` (a client dripping bytes, or one that stopped) is answered 408
  * with `Connection: close`. (`Deno.serve` keeps the socket itself until the client closes it:
  * it offers no way to drop a connection whose body read is pending.)
  */
@@ -53,7 +53,7 @@ Deno.test("HTTP: JSON nested 100,000 levels deep is a 400 on both doors and is n
 });
 
 Deno.test("HTTP: a client that stops sending its body gets a 408 at the timeout", async () => {
-  await using p = startProxy({ config: { client_body_timeout_seconds: 0.3 } });
+  await using p = startProxy({ config: { upload_timeout_seconds: 0.3 } });
   const conn = await connect(p.url);
   await conn.write(encoder.encode(
     'POST /api/chat HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 1000\r\n\r\n{"model":',
@@ -64,12 +64,12 @@ Deno.test("HTTP: a client that stops sending its body gets a 408 at the timeout"
   assert.equal(res.headers.get("connection"), "close");
   assert.match(
     JSON.parse(res.body).error,
-    /did not arrive in time .*client_body_timeout_seconds is 0\.3/,
+    /did not arrive in time .*upload_timeout_seconds is 0\.3/,
   );
 });
 
 Deno.test("HTTP: a client dripping its body a byte at a time is cut off at the timeout", async () => {
-  await using p = startProxy({ config: { client_body_timeout_seconds: 0.4 } });
+  await using p = startProxy({ config: { upload_timeout_seconds: 0.4 } });
   const conn = await connect(p.url);
   await conn.write(encoder.encode(
     "POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 1000\r\n\r\n",
@@ -90,7 +90,7 @@ Deno.test("HTTP: a client dripping its body a byte at a time is cut off at the t
 });
 
 Deno.test("HTTP: a slow but steady upload outlives the timeout (a second more per KiB received)", async () => {
-  await using p = startProxy({ config: { client_body_timeout_seconds: 0.2 } });
+  await using p = startProxy({ config: { upload_timeout_seconds: 0.2 } });
   const json = `{"model":"Qwen/Qwen3-32B-TEE"${" ".repeat(6 * 1024)}}`;
   const conn = await connect(p.url);
   await conn.write(encoder.encode(
