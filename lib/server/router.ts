@@ -127,8 +127,22 @@ function decide(index: RouteIndex, method: string, path: string): Decision {
   return { kind: "route", mounted, rest };
 }
 
+/**
+ * A header value with a control character (a client's option name with ESC in
+ * `X-Proxy-Ignored-Options`) passes `Headers` but makes Deno's HTTP/1 writer panic, which ends
+ * the whole process: such characters are written as `\xHH` instead.
+ */
+function safeHeaderValue(value: string): string {
+  return value.replace(
+    // deno-lint-ignore no-control-regex -- matching control characters is the point
+    /[\u0000-\u0008\u000a-\u001f\u007f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}
+
 function withHeaders(response: Response, extra: Headers, head: boolean): Response {
-  const headers = new Headers(response.headers);
+  const headers = new Headers();
+  response.headers.forEach((value, key) => headers.append(key, safeHeaderValue(value)));
   extra.forEach((value, key) => headers.set(key, value));
   if (head) void response.body?.cancel();
   return new Response(head ? null : response.body, { status: response.status, headers });

@@ -66,23 +66,31 @@ Deno.test("HTTP, debug: an upstream echoing the token in a long error body leaks
   for (const line of p.logs) assert.ok(!line.includes(TEST_TOKEN.slice(0, 8)), line.slice(-80));
 });
 
-Deno.test("HTTP: a model name with a newline cannot forge an access-log line", async () => {
-  await using p = startProxy();
+Deno.test("HTTP: a model name or an option name cannot forge a log line", async () => {
+  await using p = startProxy({ config: { debug: true } });
   p.upstream.enqueue("/v1/chat/completions", { pieces: textStream(["hi"]) });
   const forged = "2099-01-01T00:00:00.000Z INFO POST /api/pull 200 model=forged";
-  // A Chutes pool name (with a comma) passes through unlisted, so it reaches the access line.
+  // A Chutes pool name (with a comma) passes through unlisted, so it reaches the access line; an
+  // unknown option's name reaches the debug line of what was not forwarded. On a terminal,
+  // ESC [1A ESC [2K moves up a line and erases it: a forged line without any newline.
   const res = await post(p, "/api/chat", {
     model: `Qwen/Qwen3-32B-TEE,x\n${forged}`,
     stream: false,
     messages: [{ role: "user", content: "hi" }],
+    options: { [`opt\u001b[1A\u001b[2K${forged}`]: 1 },
   });
   assert.equal(res.status, 200);
   await res.body?.cancel();
-  const lines = p.logs.flatMap((l) => l.split(/\r?\n/));
+  const lines = p.logs.flatMap((l) => l.split(/[\r\n]/));
   assert.ok(!lines.some((l) => l.startsWith("2099-")), lines.join("\n"));
+  for (const line of p.logs) assert.ok(!line.includes("\u001b"), JSON.stringify(line));
   const access = p.logs.filter((l) => l.includes("POST /api/chat 200"));
   assert.equal(access.length, 1);
   assert.match(access[0]!, /model="Qwen\/Qwen3-32B-TEE,x\\n2099-01-01T00:00:00\.000Z INFO POST/);
+  assert.ok(
+    p.logs.some((l) => l.includes("not forwarded: opt\\x1b[1A\\x1b[2K2099-01-01T00:00:00.000Z")),
+    p.logs.join("\n"),
+  );
 });
 
 Deno.test("HTTP: a one-letter token is not redacted inside words of the log", async () => {
