@@ -243,3 +243,12 @@ Deno.test("check: a bind address in use fails the listen step with the fix", asy
   );
   assert.match(step(inUse.report, "listen").fix ?? "", /OLLAMA_HOST=127\.0\.0\.1:11435/);
 });
+
+Deno.test("check: a long upstream error echoing the token is redacted before it is cut", async () => {
+  await using upstream = FakeUpstream.start();
+  // The message is cut at 200 characters: here that falls inside the token.
+  upstream.probeReply = { status: 403, json: { detail: `${"x".repeat(180)} ${TOKEN}` } };
+  const { text, code } = await check({ CHUTES_BASE_URL: upstream.url });
+  assert.equal(code, 1);
+  assert.match(text, /x{180} \[redacted\]/);
+});
