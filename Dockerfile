@@ -10,11 +10,10 @@ FROM denoland/deno:2.9.6
 
 WORKDIR /app
 
-# Dependencies first, as their own layer: rebuilt only when deno.json or deno.lock change.
+# The sources (.dockerignore lets in nothing else: no config.json, no .env, no tests), then the
+# npm packages main.ts loads, as deno.lock pins them. `deno install` is not used: it would also
+# fetch deno.json's test-only packages (npm:ollama, npm:openai), which the proxy never loads.
 COPY deno.json deno.lock ./
-RUN deno install --frozen
-
-# The sources (.dockerignore lets in nothing else: no config.json, no .env, no tests).
 COPY main.ts ./
 COPY lib/ ./lib/
 RUN deno cache --frozen main.ts
@@ -38,4 +37,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
   CMD ["deno", "eval", "const port = parseInt(Deno.env.get('OLLAMA_HOST')?.split(':').at(-1) ?? '') || 11434; const res = await fetch('http://127.0.0.1:' + port + '/'); Deno.exit(res.ok ? 0 : 1)"]
 
 # The flags of `deno task start`.
-CMD ["run", "--unstable-no-legacy-abort", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "/app/main.ts"]
+CMD ["run", "--unstable-no-legacy-abort", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "--allow-sys=hostname", "/app/main.ts"]

@@ -7,10 +7,15 @@ import { createApp, startBackground } from "./lib/app.ts";
 import { exposureWarning } from "./lib/server/auth.ts";
 import { checkExitCode, checkSetup, formatCheckReport } from "./lib/cli/check.ts";
 import { type ConfigInputs, loadConfig, parseFlags, USAGE } from "./lib/config/sources.ts";
+import type { Config } from "./lib/config/config.ts";
 import { demoFetch } from "./lib/demo/demo.ts";
 import { ConfigError } from "./lib/config/values.ts";
 import { startServer } from "./lib/server/serve.ts";
 import { Shutdown } from "./lib/server/shutdown.ts";
+import { versionText } from "./lib/cli/version.ts";
+import { UsageStore } from "./lib/ops/usage_store.ts";
+import { createLogger } from "./lib/base/log.ts";
+import { dirname, join } from "node:path";
 
 async function readTextFile(path: string): Promise<string | undefined> {
   try {
@@ -46,6 +51,11 @@ async function main(): Promise<number> {
   let loaded;
   try {
     const flags = parseFlags(inputs.args);
+    if (flags.version && !flags.help) {
+      // deno-lint-ignore no-console
+      console.log(await versionText(inputs));
+      return 0;
+    }
     if (flags.check && !flags.help) return await check(inputs);
     loaded = await loadConfig(inputs);
   } catch (err) {
@@ -65,10 +75,13 @@ async function main(): Promise<number> {
     return startupFailure(err);
   }
   const shutdown = new AbortController();
-  const { deps, handler } = createApp(config, {
+  // Demo usage is not the user's: it is counted in memory only.
+  const usageStore = demo ? undefined : await openUsageStore(config, configPath);
+  const { deps, handler, usage } = createApp(config, {
     aliasStore,
     shutdown: shutdown.signal,
     ...(demo ? { fetch: demoFetch } : {}),
+    ...(usageStore ? { usageStore } : {}),
   });
   if (demo) deps.log.warn(DEMO_BANNER);
   let server: Deno.HttpServer<Deno.NetAddr>;
@@ -78,13 +91,11 @@ async function main(): Promise<number> {
       port: config.port,
       log: deps.log,
       onListen: ({ hostname, port }) => {
+        const at = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+        const to = demo ? "the built-in demo upstream (DEMO MODE)" : config.base_url;
         deps.log.info(
-          `ollama-chutes-proxy listening on http://${
-            hostname.includes(":") ? `[${hostname}]` : hostname
-          }:${port} ` +
-            `→ ${demo ? "the built-in demo upstream (DEMO MODE)" : config.base_url} ` +
-            `(config: ${configPath ?? "none"}, aliases: ${aliasStore.where}` +
-            `${config.debug ? ", debug" : ""})`,
+          `ollama-chutes-proxy listening on ${at} → ${to} (config: ${configPath ?? "none"}, ` +
+            `aliases: ${aliasStore.where}, usage: ${usage.where}${config.debug ? ", debug" : ""})`,
         );
       },
     }, handler);
@@ -108,7 +119,29 @@ async function main(): Promise<number> {
   // SIGTERM (systemd, docker stop) does not exist on Windows.
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", () => stop.signal("SIGTERM"));
   await Promise.race([server.finished, closed]);
+  usage.close();
   return 0;
+}
+
+/**
+ * The usage database in the state directory (`state_dir`, else beside the config file, else the
+ * working directory), created when missing. Problems are reported and the proxy serves on.
+ */
+async function openUsageStore(
+  config: Config,
+  configPath: string | null,
+): Promise<UsageStore> {
+  const dir = config.state_dir ?? (configPath === null ? "." : dirname(configPath));
+  const log = createLogger({
+    debug: config.debug,
+    secrets: [config.api_token],
+    format: config.log_format,
+  });
+  await Deno.mkdir(dir, { recursive: true }).catch(() => {});
+  return UsageStore.open(join(dir, "usage.sqlite"), {
+    retentionDays: config.usage_retention_days,
+    log,
+  });
 }
 
 Deno.exit(await main());

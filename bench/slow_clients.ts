@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-console
 /**
  * Slow and idle clients against a real `main.ts` (issue 9): clients dripping their request
  * headers, clients dripping a request body one byte every 5 s, and idle keep-alive connections

@@ -1,7 +1,8 @@
 /**
  * Wires the app's parts together from a validated config: the upstream client, the catalogue,
- * the running-model tracker and the handler. `main.ts` and the tests both build the app here,
- * passing their own `fetch`, clock and log sink.
+ * the running-model tracker, the Chutes account view and warmth (through the management API),
+ * the persistent usage store and the handler. `main.ts` and the tests both build the app here,
+ * passing their own `fetch`, clock, log sink and usage store.
  */
 import type { AliasStore } from "./models/aliases_file.ts";
 import { KeyCheck } from "./server/auth.ts";
@@ -14,9 +15,17 @@ import { DEFAULT_RETRY } from "./upstream/retry.ts";
 import { Metrics } from "./base/metrics.ts";
 import { RunningModels } from "./models/running.ts";
 import { createHandler, type Handler, type ServerDeps } from "./server/router.ts";
+import { ANTHROPIC_ROUTES } from "./doors/anthropic/routes.ts";
 import { OLLAMA_ROUTES } from "./doors/ollama/routes.ts";
 import { OPENAI_ROUTES } from "./doors/openai/routes.ts";
-import { OPS_ROUTES } from "./ops/routes.ts";
+import { opsRoutes } from "./ops/routes.ts";
+import { ManagementApi } from "./upstream/management.ts";
+import { AccountWatch, managementOff } from "./models/account.ts";
+import { Warmth } from "./models/warmth.ts";
+import { UsageStore } from "./ops/usage_store.ts";
+import { costUsd } from "./ops/status.ts";
+import { KeyNames } from "./server/key_names.ts";
+import { RESPONSES_ROUTES } from "./doors/responses/routes.ts";
 import { Upstream } from "./upstream/client.ts";
 import { MergedListing } from "./models/listing.ts";
 import { type Clock, systemClock } from "./base/clock.ts";
@@ -36,20 +45,28 @@ export interface AppOptions {
   wallNow?: () => number;
   /** Where `/api/copy` aliases persist (`main.ts` opens the aliases file); memory when absent. */
   aliasStore?: AliasStore;
+  /** Where usage persists (`main.ts` opens the state directory's file); memory when absent. */
+  usageStore?: UsageStore;
 }
 
 /** Builds the dependencies and the fetch handler for `config`. */
 export function createApp(
   config: Config,
   options: AppOptions = {},
-): { deps: ServerDeps; handler: Handler } {
+): {
+  deps: ServerDeps;
+  handler: Handler;
+  usage: UsageStore;
+} {
+  const secrets = [
+    config.api_token,
+    ...config.api_keys,
+    ...config.upstreams.map((u) => u.api_token ?? ""),
+  ].filter((s) => s !== "");
   const log = createLogger({
     debug: config.debug,
-    secrets: [
-      config.api_token,
-      ...config.api_keys,
-      ...config.upstreams.map((u) => u.api_token ?? ""),
-    ],
+    format: config.log_format,
+    secrets,
     ...(options.logSink ? { sink: options.logSink } : {}),
   });
   const wallNow = options.wallNow ?? Date.now;
@@ -82,6 +99,29 @@ export function createApp(
     log,
     ...(options.aliasStore ? { aliasStore: options.aliasStore } : {}),
   });
+  // No account and no warm-ups in demo mode, or when the token is not a Chutes token.
+  const off = managementOff(config);
+  const management = off !== undefined ? undefined : new ManagementApi({
+    baseUrl: config.management_base_url,
+    token: config.api_token,
+    fetch: options.fetch ?? fetch,
+  });
+  const metrics = new Metrics(wallNow);
+  const usage = options.usageStore ?? UsageStore.memory({ now: wallNow, log });
+  metrics.onRecord((r) => {
+    if (!r.model) return;
+    const price = catalogue.peek(r.model)?.pricing;
+    usage.add({
+      at: r.at,
+      model: r.model,
+      door: r.door ?? "other",
+      keyName: r.keyName ?? "",
+      failed: r.failed,
+      tokensIn: r.promptTokens,
+      tokensOut: r.completionTokens,
+      costUsd: costUsd(r.promptTokens, r.completionTokens, price),
+    });
+  });
   const deps: ServerDeps = {
     config,
     upstream,
@@ -93,7 +133,8 @@ export function createApp(
     cors: new CorsPolicy(config.origins),
     hosts: new HostCheck(config.host, config.allowed_hosts, machineHostname()),
     keys: new KeyCheck(config.api_keys, options.sleep ? { wait: options.sleep } : {}),
-    metrics: new Metrics(wallNow),
+    keyNames: new KeyNames(config.api_keys.length > 0, config.key_names),
+    metrics,
     running: new RunningModels(wallNow),
     tokenCheck: new TokenCheck({
       baseUrl: config.base_url,
@@ -103,8 +144,32 @@ export function createApp(
     }),
     clock: options.clock ?? systemClock,
     log,
+    secrets,
+    account: new AccountWatch({
+      ...(management ? { api: management } : {}),
+      ...(off ? { disabled: off } : {}),
+      now: wallNow,
+      log,
+    }),
+    warmth: new Warmth({
+      ...(management ? { api: management } : {}),
+      now: wallNow,
+      log,
+      timeoutMs: config.warmup_timeout_seconds * 1000,
+    }),
   };
-  return { deps, handler: createHandler(deps, [OPS_ROUTES, OPENAI_ROUTES, OLLAMA_ROUTES]) };
+  const ops = opsRoutes({ usage });
+  return {
+    deps,
+    handler: createHandler(deps, [
+      ops,
+      RESPONSES_ROUTES,
+      ANTHROPIC_ROUTES,
+      OPENAI_ROUTES,
+      OLLAMA_ROUTES,
+    ]),
+    usage,
+  };
 }
 
 /**

@@ -1,12 +1,16 @@
 /**
  * A fake Chutes server on 127.0.0.1, port 0. It records every request (method, path, headers,
  * parsed JSON body) so tests can assert the exact translated body, serves a model list, and
- * answers completion calls from a per-path queue of scripted replies: JSON, text, or an SSE
- * stream written piece by piece (optionally with delays, or left hanging). It counts open and
- * cancelled streams so disconnect tests can prove the upstream request was closed. The token
- * probe (a chat request for `PROBE_MODEL`, sent by `--check` and at start-up) is answered from
- * `probeReply` — by default Chutes' 404 for an unknown model, i.e. the token passed — and never
- * takes a queued reply meant for a test's own chat request.
+ * answers completion calls from a per-path queue of scripted replies (or functions that make
+ * one from the request): JSON, text, or an SSE stream written piece by piece (optionally with
+ * delays, or left hanging). It counts open and cancelled streams so disconnect tests can prove
+ * the upstream request was closed. At its root (`origin`, the proxy's `management_base_url`) it
+ * also plays Chutes' management API: the account endpoints in any documented shape
+ * (`ACCOUNT_SHAPES`, `useAccount`), the public utilisation list, and warm-up streams (queued per
+ * path, else one `hot` line). The token probe (a chat request for `PROBE_MODEL`, sent by
+ * `--check` and at start-up) is answered from `probeReply` — by default Chutes' 404 for an
+ * unknown model, i.e. the token passed — and never takes a queued reply meant for a test's own
+ * chat request.
  */
 import type { UpstreamModel } from "../lib/upstream/wire.ts";
 import { PROBE_MODEL } from "../lib/models/token_check.ts";
@@ -31,7 +35,7 @@ export type Reply =
     before?: number;
   };
 
-/** A reply built from the request it answers (to echo a header back, as a misbehaving upstream might). */
+/** A reply made from the request it answers (a fake model that reads its prompt). */
 export type ReplyFor = (request: Recorded) => Reply;
 
 /** `data: <json>\n\n` for each object, then `data: [DONE]\n\n` unless `done` is false. */
@@ -86,6 +90,34 @@ export const FAKE_MODELS: UpstreamModel[] = JSON.parse(
   await Deno.readTextFile(new URL("./fixtures/models.json", import.meta.url)),
 ).data;
 
+/** The account endpoints' bodies in each documented shape (tests/fixtures/chutes_account.json). */
+export const ACCOUNT_SHAPES: {
+  subscription_usage: Record<string, unknown>;
+  quotas: Record<string, unknown>;
+  quota_usage: Record<string, unknown>;
+  me: Record<string, unknown>;
+} = JSON.parse(
+  await Deno.readTextFile(new URL("./fixtures/chutes_account.json", import.meta.url)),
+);
+
+/** The utilisation list served on `GET /chutes/utilization` unless a test replaces it. */
+export const FAKE_UTILIZATION: unknown[] = JSON.parse(
+  await Deno.readTextFile(new URL("./fixtures/utilization.json", import.meta.url)),
+);
+
+/** Where each account endpoint lives on the management API. */
+export const ACCOUNT_PATHS = {
+  subscription_usage: "/users/me/subscription_usage",
+  quotas: "/users/me/quotas",
+  quota_usage: "/users/me/quota_usage/%2A",
+  me: "/users/me",
+} as const;
+
+/** A warm-up SSE stream: one `data:` line per status, as `GET /chutes/warmup/{name}` sends them. */
+export function warmupStream(statuses: ["hot" | "warming" | "cold", string][]): string[] {
+  return statuses.map(([status, log]) => `data: ${JSON.stringify({ status, log })}\n\n`);
+}
+
 function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
@@ -104,12 +136,35 @@ export class FakeUpstream {
   modelsReply: Reply | undefined;
   /** The answer to every token probe (e.g. a 401 for a refused token). */
   probeReply: Reply = { status: 404, json: { detail: `model not found: ${PROBE_MODEL}` } };
+  /** The management API's account answers by path (see `ACCOUNT_PATHS`); `useAccount` sets them. */
+  account = new Map<string, Reply>();
+  /** The `GET /chutes/utilization` answer. */
+  utilization: Reply = { json: structuredClone(FAKE_UTILIZATION) };
   openStreams = 0;
   cancelledStreams = 0;
   readonly #queues = new Map<string, (Reply | ReplyFor)[]>();
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
 
+  /** Serves each account endpoint in the named shape of `ACCOUNT_SHAPES` (live shapes by default). */
+  useAccount(shapes: Partial<Record<keyof typeof ACCOUNT_PATHS, string>> = {}): void {
+    const chosen = {
+      subscription_usage: "live",
+      quotas: "list",
+      quota_usage: "counted",
+      me: "balance",
+      ...shapes,
+    };
+    for (const [endpoint, shape] of Object.entries(chosen)) {
+      const bodies = ACCOUNT_SHAPES[endpoint as keyof typeof ACCOUNT_PATHS];
+      if (!(shape in bodies)) throw new Error(`no ${endpoint} shape ${shape}`);
+      this.account.set(ACCOUNT_PATHS[endpoint as keyof typeof ACCOUNT_PATHS], {
+        json: bodies[shape],
+      });
+    }
+  }
+
   private constructor() {
+    this.useAccount();
     this.#server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
       (r) => this.#handle(r),
@@ -118,6 +173,11 @@ export class FakeUpstream {
 
   static start(): FakeUpstream {
     return new FakeUpstream();
+  }
+
+  /** The server's root, as the proxy's `management_base_url`. */
+  get origin(): string {
+    return `http://127.0.0.1:${this.#server.addr.port}`;
   }
 
   /** Base URL including `/v1`, as the proxy's `base_url`. */
@@ -162,7 +222,8 @@ export class FakeUpstream {
     }
     if (body?.model === PROBE_MODEL) return this.#reply(this.probeReply);
     const queued = this.#queues.get(path)?.shift();
-    const reply = typeof queued === "function" ? queued(recorded) : queued;
+    const reply = (typeof queued === "function" ? queued(recorded) : queued) ??
+      this.#management(path, request.method);
     if (!reply) {
       return Response.json({ detail: `fake upstream: nothing queued for ${path}` }, {
         status: 418,
@@ -170,6 +231,15 @@ export class FakeUpstream {
     }
     if (reply.before) await abortableDelay(reply.before, request.signal);
     return this.#reply(reply);
+  }
+
+  #management(path: string, method: string): Reply | undefined {
+    if (method !== "GET") return undefined;
+    if (path === "/chutes/utilization") return this.utilization;
+    if (path.startsWith("/chutes/warmup/")) {
+      return { pieces: warmupStream([["hot", "chute is hot, 1 instances available"]]) };
+    }
+    return this.account.get(path);
   }
 
   #reply(reply: Reply): Response {

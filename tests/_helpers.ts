@@ -9,6 +9,7 @@ import type { ServerDeps } from "../lib/server/router.ts";
 import { startServer } from "../lib/server/serve.ts";
 import { FakeUpstream } from "./_fake_upstream.ts";
 import type { Clock } from "../lib/base/clock.ts";
+import type { UsageStore } from "../lib/ops/usage_store.ts";
 
 /** A made-up token; tests assert it never shows up in logs or answers. */
 export const TEST_TOKEN = "cpk_test_0123456789abcdef.not-a-real-token";
@@ -30,7 +31,14 @@ export function testConfig(
   baseUrl: string,
   overrides: Partial<Record<keyof Config, unknown>> = {},
 ): Config {
-  return validateConfig({ api_token: TEST_TOKEN, base_url: baseUrl, port: 0, ...overrides });
+  return validateConfig({
+    api_token: TEST_TOKEN,
+    base_url: baseUrl,
+    // The fake upstream plays Chutes' management API at its root, so nothing reaches api.chutes.ai.
+    management_base_url: new URL(baseUrl).origin,
+    port: 0,
+    ...overrides,
+  });
 }
 
 /** Starts a fake upstream and the proxy in front of it. */
@@ -41,6 +49,10 @@ export function startProxy(
     upstream?: FakeUpstream;
     /** Where `/api/copy` aliases persist; in memory when absent, so tests never write files. */
     aliasStore?: AliasStore;
+    /** Wall clock in milliseconds (account and utilisation polling, usage hours). */
+    wallNow?: () => number;
+    /** Where usage persists; in memory when absent. */
+    usageStore?: UsageStore;
   } = {},
 ): TestProxy {
   const upstream = options.upstream ?? FakeUpstream.start();
@@ -51,6 +63,8 @@ export function startProxy(
     logSink: (_level, line) => logs.push(line),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.aliasStore ? { aliasStore: options.aliasStore } : {}),
+    ...(options.wallNow ? { wallNow: options.wallNow } : {}),
+    ...(options.usageStore ? { usageStore: options.usageStore } : {}),
     sleep: (ms: number) => {
       waits.push(ms);
       return Promise.resolve();

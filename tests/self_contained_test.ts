@@ -149,7 +149,7 @@ Deno.test("Dockerfile CMD runs main.ts with the flags of `deno task start`", asy
 
 Deno.test("release workflow compiles every target with the flags of `deno task compile`", async () => {
   const workflow = await Deno.readTextFile(`${ROOT_PATH}.github/workflows/release.yml`);
-  const compile = /deno compile ((?:--[\w-]+\s+)+)--target/.exec(workflow);
+  const compile = /deno compile ((?:--[\w=-]+\s+)+)--target/.exec(workflow);
   assert.ok(compile, "no `deno compile ... --target` command");
   assert.deepEqual(compile[1]!.trim().split(/\s+/), taskFlags("compile"));
   const targets = [

@@ -2,11 +2,14 @@
 /**
  * Logging: the only module allowed to write to the console. Every line is redacted first —
  * each registered secret (the Chutes token, the extra upstreams' tokens, the proxy's access keys)
- * becomes `[redacted]` — then its control characters are escaped, so no secret leaks even from a
- * debug dump and no client-supplied text (a model name with a newline) can forge a line. Whoever
+ * becomes `[redacted]` — then its control characters are escaped (by JSON itself in the `json`
+ * format), so no secret leaks even from a debug dump and no client-supplied text (a model name
+ * with a newline) can forge a line. Whoever
  * quotes a long text (a body in debug mode) cuts it with `Logger.excerpt`, which redacts before
  * it cuts: a secret cut in half would no longer match and its prefix would leak.
  */
+import { jsonLine } from "./log_json.ts";
+import { currentRequestId } from "./request_scope.ts";
 
 /** Severity, lowest first. `debug` lines appear only in debug mode. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -16,13 +19,19 @@ const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 }
 /** A sink for one finished log line; tests pass one that collects lines. */
 export type LogSink = (level: LogLevel, line: string) => void;
 
+/** `text`: `time LEVEL message`; `json`: one object per line (lib/base/log_json.ts). */
+export type LogFormat = "text" | "json";
+
+/** Structured facts of a line (the access log's), written as keys in `json` format. */
+export type LogFields = Record<string, string | number | boolean | null | undefined>;
+
 /** The logger handed to every module through the app's dependencies. */
 export interface Logger {
   readonly debugEnabled: boolean;
-  debug(message: string): void;
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
   /** `text` redacted, then cut to `max` characters (saying how much was cut), for quoting in a line. */
   excerpt(text: string, max?: number): string;
 }
@@ -92,24 +101,36 @@ export function logValue(value: string): string {
   return value === "" || /[\s"=\\]/.test(value) ? JSON.stringify(value) : value;
 }
 
-/** Creates a logger that writes `time level message` lines at or above the given level. */
+/**
+ * Creates a logger that writes lines at or above the given level: `time LEVEL message` (a debug
+ * line written during a request ends with ` id=<request id>`, as its access-log line does), or
+ * one JSON object per line.
+ */
 export function createLogger(
-  options: { debug: boolean; secrets: readonly string[]; sink?: LogSink },
+  options: { debug: boolean; secrets: readonly string[]; sink?: LogSink; format?: LogFormat },
 ): Logger {
   const sink = options.sink ?? consoleSink;
   const min = options.debug ? ORDER.debug : ORDER.info;
   const pattern = secretPattern(options.secrets);
-  const write = (level: LogLevel, message: string) => {
+  const clean = (text: string) => redactWith(text, pattern);
+  const write = (level: LogLevel, message: string, fields?: LogFields) => {
     if (ORDER[level] < min) return;
-    const clean = escapeControls(redactWith(message, pattern));
-    sink(level, `${new Date().toISOString()} ${level.toUpperCase()} ${clean}`);
+    const time = new Date().toISOString();
+    const id = currentRequestId();
+    if (options.format === "json") {
+      // JSON escapes every control character itself.
+      sink(level, jsonLine(time, level, message, { request_id: id, ...fields }, clean));
+      return;
+    }
+    const suffix = level === "debug" && id !== undefined ? ` id=${id}` : "";
+    sink(level, `${time} ${level.toUpperCase()} ${escapeControls(clean(message))}${suffix}`);
   };
   return {
     debugEnabled: options.debug,
-    debug: (m) => write("debug", m),
-    info: (m) => write("info", m),
-    warn: (m) => write("warn", m),
-    error: (m) => write("error", m),
-    excerpt: (text, max = 2000) => cut(redactWith(text, pattern), max),
+    debug: (m, f) => write("debug", m, f),
+    info: (m, f) => write("info", m, f),
+    warn: (m, f) => write("warn", m, f),
+    error: (m, f) => write("error", m, f),
+    excerpt: (text, max = 2000) => cut(clean(text), max),
   };
 }

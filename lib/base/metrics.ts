@@ -21,6 +21,14 @@ export interface RequestRecord {
   id: string;
   /** An error status, or a stream that ended with an error after its 200. */
   failed: boolean;
+  /** The client left before the answer was complete. */
+  aborted?: boolean;
+  /** Why it failed (or was cut short): the upstream status and message, time-out, … */
+  error?: string | undefined;
+  /** The client protocol (`ollama`, `openai`, …). */
+  door?: string | undefined;
+  /** The access key's name, never the key. */
+  keyName?: string | undefined;
 }
 
 /** One minute of the last hour. */
@@ -34,7 +42,15 @@ export interface MinuteBucket {
 
 const BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const RECENT = 50;
-const QUIET_ROUTES = new Set(["/ui", "/ui/data", "/metrics", "/healthz", "/readyz"]);
+const RECENT_ERRORS = 100;
+const QUIET_ROUTES = new Set([
+  "/ui",
+  "/ui/data",
+  "/metrics",
+  "/healthz",
+  "/readyz",
+  "/favicon.ico",
+]);
 
 class Histogram {
   readonly counts = new Map<string, { buckets: number[]; sum: number; count: number }>();
@@ -80,10 +96,17 @@ export class Metrics {
   readonly #ttft = new Histogram();
   readonly #duration = new Histogram();
   readonly #recent: RequestRecord[] = [];
+  readonly #errors: RequestRecord[] = [];
   readonly #minutes: MinuteBucket[] = [];
+  readonly #listeners: ((r: RequestRecord) => void)[] = [];
 
   constructor(readonly now: () => number) {
     this.startedAt = now();
+  }
+
+  /** Calls `listener` with every request recorded from now on (the persistent usage store). */
+  onRecord(listener: (r: RequestRecord) => void): void {
+    this.#listeners.push(listener);
   }
 
   /** Records one finished request. */
@@ -109,7 +132,18 @@ export class Metrics {
     if (QUIET_ROUTES.has(r.route)) return;
     this.#recent.push(r);
     if (this.#recent.length > RECENT) this.#recent.shift();
+    if (r.failed) {
+      this.#errors.push(r);
+      if (this.#errors.length > RECENT_ERRORS) this.#errors.shift();
+    }
     this.#bucket(r);
+    for (const listener of this.#listeners) listener(r);
+  }
+
+  /** The failed requests of the last hour (at most the last 100), newest first. */
+  lastHourErrors(): RequestRecord[] {
+    const from = this.now() - 3_600_000;
+    return this.#errors.filter((r) => r.at >= from).reverse();
   }
 
   #bucket(r: RequestRecord): void {

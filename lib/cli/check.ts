@@ -11,15 +11,16 @@
  */
 import type { Config } from "../config/config.ts";
 import { type ConfigInputs, loadConfig } from "../config/sources.ts";
-import { upstreamErrorMessage } from "../base/errors.ts";
 import { redact } from "../base/log.ts";
 import { globsToRegExps, wanted } from "../models/listing.ts";
 import { ConfigError } from "../config/values.ts";
-import { PROXY_VERSION } from "../base/version.ts";
+import { type CheckOptions, headers, said, send, URL_FIX } from "./check_http.ts";
+import { checkAccount } from "./check_account.ts";
 import { probeRequest, TOKEN_FIX, tokenStateFor } from "../models/token_check.ts";
 import { bindProblem } from "../server/serve.ts";
-import { networkProblem, type Problem, URL_FIX } from "./network.ts";
 
+export type { CheckOptions } from "./check_http.ts";
+export { networkProblem } from "./check_http.ts";
 export { PROBE_MODEL } from "../models/token_check.ts";
 
 /** The outcome of one step; a step is skipped when an earlier failure makes it meaningless. */
@@ -33,33 +34,33 @@ export interface CheckStep {
   fix?: string;
 }
 
-/** All the verdicts; `ok` when none failed. */
+/** All the verdicts; `ok` when none failed. `account` is the Chutes account summary (no verdict). */
 export interface CheckReport {
   ok: boolean;
   steps: CheckStep[];
-}
-
-/** What the check may replace: `fetch` (tests) and the time allowed for each call. */
-export interface CheckOptions {
-  fetch?: typeof fetch;
-  timeoutMs?: number;
+  account?: { where: string; lines: string[] };
 }
 
 const CONFIG_FIX = "Correct the setting named above; every key, variable and flag is listed in " +
   "the README's Configuration table and in config.example.json.";
 const LATER_FIX = "The upstream is busy or in trouble: run the check again in a few minutes.";
 
-const verdict =
-  (status: CheckStatus) => (name: CheckStep["name"], message: string, fix?: string): CheckStep => ({
-    name,
-    status,
-    message,
-    ...(fix ? { fix } : {}),
-  });
-const pass = verdict("pass");
-const fail = (name: CheckStep["name"], message: string, fix: string) =>
-  verdict("fail")(name, message, fix);
-const skip = verdict("skip");
+const pass = (name: CheckStep["name"], message: string): CheckStep => ({
+  name,
+  status: "pass",
+  message,
+});
+const fail = (name: CheckStep["name"], message: string, fix: string): CheckStep => ({
+  name,
+  status: "fail",
+  message,
+  fix,
+});
+const skip = (name: CheckStep["name"], message: string): CheckStep => ({
+  name,
+  status: "skip",
+  message,
+});
 
 /** Runs every step against the configuration `inputs` describe. */
 export async function checkSetup(
@@ -71,9 +72,11 @@ export async function checkSetup(
   const o = { fetch: options.fetch ?? fetch, timeoutMs: options.timeoutMs ?? 15_000, clean };
   const steps: CheckStep[] = [];
   const config = await loadChecked(inputs, steps);
+  let account: CheckReport["account"];
   if (config) {
     secrets.push(config.api_token, ...config.upstreams.map((u) => u.api_token ?? ""));
     steps.push(checkListen(config));
+    const accountDone = checkAccount(config, o);
     const listing = await checkListing(config, o);
     steps.push(listing.step);
     if (listing.ids) {
@@ -82,27 +85,17 @@ export async function checkSetup(
       steps.push(skip("token", "not probed: the upstream must answer first"));
       steps.push(skip("models", "not counted: the upstream must answer first"));
     }
+    account = await accountDone;
   }
   return {
     ok: steps.every((s) => s.status !== "fail"),
+    ...(account ? { account: { where: account.where, lines: account.lines.map(clean) } } : {}),
     steps: steps.map((s) => ({
       ...s,
       message: clean(s.message),
       ...(s.fix ? { fix: clean(s.fix) } : {}),
     })),
   };
-}
-
-function checkListen(config: Config): CheckStep {
-  const problem = bindProblem(config.host, config.port);
-  const at = `${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port}`;
-  if (problem === undefined) return pass("listen", `${at} is free to listen on`);
-  return fail(
-    "listen",
-    problem,
-    "Stop what listens there (often Ollama itself on 11434), or choose another address with " +
-      "OLLAMA_HOST=127.0.0.1:11435 (or --host / --port).",
-  );
 }
 
 async function loadChecked(inputs: ConfigInputs, steps: CheckStep[]): Promise<Config | undefined> {
@@ -124,32 +117,16 @@ async function loadChecked(inputs: ConfigInputs, steps: CheckStep[]): Promise<Co
   }
 }
 
-interface HttpAnswer {
-  status: number;
-  contentType: string;
-  text: string;
-}
-
-/** The check's outside world, and the redaction every upstream text passes before it is cut. */
-type Options = Required<CheckOptions> & { clean: (text: string) => string };
-
-async function send(url: string, init: RequestInit, o: Options): Promise<HttpAnswer | Problem> {
-  const signal = AbortSignal.timeout(o.timeoutMs);
-  try {
-    const res = await o.fetch(url, { ...init, signal });
-    const contentType = res.headers.get("content-type") ?? "";
-    return { status: res.status, contentType, text: o.clean(await res.text()) };
-  } catch (err) {
-    return networkProblem(url, err, signal.aborted ? o.timeoutMs : undefined);
-  }
-}
-
-/** `: <upstream message>` for an error answer, or nothing for an empty or HTML body. */
-function said(answer: HttpAnswer): string {
-  if (/html/i.test(answer.contentType)) return "";
-  const message = upstreamErrorMessage(answer.text);
-  if (message === "") return "";
-  return `: ${message.length > 200 ? `${message.slice(0, 200)}…` : message}`;
+function checkListen(config: Config): CheckStep {
+  const problem = bindProblem(config.host, config.port);
+  const at = `${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port}`;
+  if (problem === undefined) return pass("listen", `${at} is free to listen on`);
+  return fail(
+    "listen",
+    problem,
+    "Stop what listens there (often Ollama itself on 11434), or choose another address with " +
+      "OLLAMA_HOST=127.0.0.1:11435 (or --host / --port).",
+  );
 }
 
 function modelIds(text: string): string[] | undefined {
@@ -166,15 +143,10 @@ function modelIds(text: string): string[] | undefined {
 
 async function checkListing(
   config: Config,
-  o: Options,
+  o: Required<CheckOptions>,
 ): Promise<{ step: CheckStep; ids?: string[] }> {
   const url = `${config.base_url}/models`;
-  const headers = {
-    accept: "application/json",
-    "user-agent": `ollama-chutes-proxy/${PROXY_VERSION} (check)`,
-    authorization: `Bearer ${config.api_token}`,
-  };
-  const answer = await send(url, { headers }, o);
+  const answer = await send(url, { headers: headers(config, "application/json") }, o);
   if (!("status" in answer)) return { step: fail("upstream", answer.message, answer.fix) };
   const { status } = answer;
   const http = `${url} answered HTTP ${status}${said(answer)}`;
@@ -193,7 +165,7 @@ async function checkListing(
 }
 
 /** Verifies the token without spending quota (lib/models/token_check.ts says how). */
-async function checkToken(config: Config, o: Options): Promise<CheckStep> {
+async function checkToken(config: Config, o: Required<CheckOptions>): Promise<CheckStep> {
   const { url, init } = probeRequest(config.base_url, config.api_token, "check");
   const answer = await send(url, init, o);
   if (!("status" in answer)) return fail("token", answer.message, answer.fix);
@@ -254,6 +226,10 @@ export function formatCheckReport(report: CheckReport): string {
   for (const step of report.steps) {
     lines.push(`${LABELS[step.status]}  ${step.name.padEnd(8)}  ${step.message}`);
     if (step.fix) lines.push(`${" ".repeat(16)}fix: ${step.fix}`);
+  }
+  if (report.account) {
+    lines.push("", `Chutes account (${report.account.where}):`);
+    for (const line of report.account.lines) lines.push(`  ${line}`);
   }
   const failed = report.steps.filter((s) => s.status === "fail").length;
   lines.push(

@@ -7,6 +7,7 @@ import {
   accessKeys,
   type Check,
   checkDefaults,
+  checkKeyNames,
   checkUpstreams,
   ConfigError,
   fail,
@@ -52,6 +53,12 @@ export interface Config {
   readonly fallbacks: Readonly<Record<string, readonly string[]>>;
   readonly upstreams: readonly UpstreamConfig[];
   readonly defaults: Readonly<Record<string, unknown>>;
+  readonly management_base_url: string;
+  readonly warmup_timeout_seconds: number;
+  readonly state_dir: string | null;
+  readonly usage_retention_days: number;
+  readonly log_format: "text" | "json";
+  readonly key_names: Readonly<Record<string, string>>;
 }
 
 /** Default Chutes endpoint for chat/completions and the model list. */
@@ -59,6 +66,9 @@ export const DEFAULT_BASE_URL = "https://llm.chutes.ai/v1";
 
 /** Chutes serves embeddings from its own host. */
 export const DEFAULT_EMBED_BASE_URL = "https://embed.chutes.ai/v1";
+
+/** Chutes' management API (account, quotas, utilisation, warm-up). */
+export const DEFAULT_MANAGEMENT_BASE_URL = "https://api.chutes.ai";
 
 /** Built-in defaults; `api_token` has none and `embed_base_url` is derived from `base_url`. */
 export const DEFAULTS: Omit<Config, "api_token" | "embed_base_url"> & {
@@ -73,7 +83,7 @@ export const DEFAULTS: Omit<Config, "api_token" | "embed_base_url"> & {
   default_system_prompt: null,
   max_history_messages: -1,
   debug: false,
-  ollama_version: "0.12.10",
+  ollama_version: "0.32.6",
   models: [],
   include: [],
   exclude: [],
@@ -95,6 +105,12 @@ export const DEFAULTS: Omit<Config, "api_token" | "embed_base_url"> & {
   fallbacks: {},
   upstreams: [],
   defaults: unsetParams(),
+  management_base_url: DEFAULT_MANAGEMENT_BASE_URL,
+  warmup_timeout_seconds: 300,
+  state_dir: null,
+  usage_retention_days: 90,
+  log_format: "text",
+  key_names: {},
 };
 
 /** How each key of `config.json` is checked (and normalised). */
@@ -155,6 +171,13 @@ const CHECKS: Record<keyof Config, Check> = {
       ? v
       : fail(k, v, "expected an object of model → [fallback models]"),
   upstreams: checkUpstreams,
+  management_base_url: normaliseBaseUrl,
+  warmup_timeout_seconds: positiveSeconds,
+  state_dir: optionalString,
+  usage_retention_days: (k, v) =>
+    Number.isInteger(v) && (v as number) >= 1 ? v : fail(k, v, "expected a number of days >= 1"),
+  log_format: (k, v) => v === "text" || v === "json" ? v : fail(k, v, 'expected "text" or "json"'),
+  key_names: checkKeyNames,
 };
 
 /** Checks the keys of a parsed `config.json` object; `_`-prefixed keys are comments. */
@@ -179,11 +202,14 @@ export function checkFileConfig(
 /** Where the demo upstream lives (lib/demo/): a `.invalid` host no real server could answer. */
 export const DEMO_BASE_URL = "http://demo.invalid/v1";
 
+/** The demo's management API: the same `.invalid` host, so the account view stays off. */
+export const DEMO_MANAGEMENT_URL = "http://demo.invalid";
+
 /** Stands in for the Chutes token in demo mode; only the in-process demo upstream sees it. */
 export const DEMO_TOKEN = "demo-mode-placeholder-token";
 
 /**
- * What `--demo` puts over every other source: the built-in demo upstream (lib/demo.ts) with its
+ * What `--demo` puts over every other source: the built-in demo upstream (lib/demo/demo.ts) with its
  * placeholder token, and no setting that names real models or other upstreams.
  */
 export const DEMO_OVERRIDES: Partial<Record<keyof Config, unknown>> = {
@@ -197,6 +223,7 @@ export const DEMO_OVERRIDES: Partial<Record<keyof Config, unknown>> = {
   default_model: null,
   aliases: {},
   fallbacks: {},
+  management_base_url: DEMO_MANAGEMENT_URL,
 };
 
 /**

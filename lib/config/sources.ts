@@ -23,11 +23,13 @@ Options:
                     demo/tools, demo/thinker, demo/vision); no token needed, nothing sent out
   --check           check the setup (config, upstream reachable, token accepted, models
                     visible), print a verdict with the fix for each failure; exit 0 when all pass
+  --version         print the proxy's version and the Ollama version it reports
   --help            show this help
 
 Environment: CHUTES_API_TOKEN (or CHUTES_API_KEY), CHUTES_BASE_URL, CHUTES_EMBED_BASE_URL,
-OLLAMA_HOST, OLLAMA_ORIGINS, PROXY_API_KEYS, PROXY_DEBUG. Every other setting is a config.json
-key: see config.example.json and the README.
+CHUTES_MANAGEMENT_BASE_URL, OLLAMA_HOST, OLLAMA_ORIGINS, PROXY_API_KEYS, PROXY_DEBUG,
+PROXY_LOG_FORMAT, PROXY_STATE_DIR. Every other setting is a config.json key: see
+config.example.json and the README.
 A .env file in the working directory is read too; real environment variables win over it.`;
 
 /** Parsed command-line flags. */
@@ -38,6 +40,7 @@ export interface Flags {
   debug?: boolean;
   demo?: boolean;
   check?: boolean;
+  version?: boolean;
   help?: boolean;
 }
 
@@ -54,6 +57,7 @@ export function parseFlags(args: readonly string[]): Flags {
         debug: { type: "boolean" },
         demo: { type: "boolean" },
         check: { type: "boolean" },
+        version: { type: "boolean", short: "v" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,

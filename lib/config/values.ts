@@ -155,6 +155,22 @@ export function checkDefaults(key: string, value: unknown): Record<string, unkno
   return out;
 }
 
+/** `key_names`: a name for each access key, given as the start of the key's SHA-256 in hex. */
+export function checkKeyNames(key: string, value: unknown): Record<string, string> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    return fail(key, value, "expected an object of name → the key's SHA-256 hex prefix");
+  }
+  const out: Record<string, string> = {};
+  for (const [name, prefix] of Object.entries(value)) {
+    if (name.trim() === "") return fail(key, name, "expected a non-empty name");
+    if (typeof prefix !== "string" || !/^[0-9a-f]{8,64}$/i.test(prefix)) {
+      return fail(`${key}.${name}`, prefix, "expected 8 to 64 hex digits of the key's SHA-256");
+    }
+    out[name] = prefix.toLowerCase();
+  }
+  return out;
+}
+
 /** Every generation parameter, unset: the `defaults` a config without the key has. */
 export function unsetParams(): Record<string, unknown> {
   return Object.fromEntries(Object.keys(UPSTREAM_PARAMS).map((k) => [k, null]));

@@ -1,6 +1,7 @@
 /**
  * What every door and ops handler may use: the validated config, the upstream clients, the model
- * catalogue, the running-model tracker, the counters, the clock and the log. Built once by
+ * catalogue, the running-model tracker, the counters, the clock, the log, the Chutes account
+ * view and per-model warmth. Built once by
  * lib/app.ts; tests build it the same way with their own `fetch`, clock and log sink.
  */
 import type { Clock } from "../base/clock.ts";
@@ -11,6 +12,8 @@ import type { Catalogue } from "../models/catalogue.ts";
 import type { RunningModels } from "../models/running.ts";
 import type { TokenCheck } from "../models/token_check.ts";
 import type { Upstream } from "../upstream/client.ts";
+import type { AccountWatch } from "../models/account.ts";
+import type { Warmth } from "../models/warmth.ts";
 
 /** The app's shared parts, as every handler sees them. */
 export interface CoreDeps {
@@ -27,4 +30,10 @@ export interface CoreDeps {
   tokenCheck: TokenCheck;
   clock: Clock;
   log: Logger;
+  /** Every secret the proxy holds (the tokens, the access keys): redacted from all it writes. */
+  secrets: readonly string[];
+  /** The Chutes account (quota, balance) as last fetched from the management API. */
+  account: AccountWatch;
+  /** Per-model warmth on Chutes, and warm-ups. */
+  warmth: Warmth;
 }

@@ -1,116 +1,118 @@
 /**
- * The stream conversion: upstream SSE items in, Ollama chat or generate chunks out.
- * Content and reasoning deltas become `done:false` chunks; streamed tool-call fragments are
- * gathered by index and emitted whole, one call per chunk, when the upstream finishes; reading
- * goes on after `finish_reason` for the usage chunk, and the end emits the single `done:true`
- * chunk with the six counters. Any upstream failure after the first byte — an error event,
- * Chutes' bare error line, malformed JSON, an oversized event, or a stream that just stops —
- * becomes one final `{"error": ...}` chunk and ends the conversion. `OllamaChunkConverter` is
- * the plain class the streaming path (lib/pipeline.ts) calls; `OllamaChunkStream` is the same
- * as a `TransformStream` stage.
+ * The reading of an upstream chat stream, for every door: SSE items in (lib/upstream/sse.ts),
+ * answer events out (lib/core/events.ts). Content and reasoning deltas (`reasoning_content` or
+ * `reasoning`, or `<think>…</think>` at the start of the content) become `delta`s; streamed
+ * tool-call fragments become `toolCallStart`/`toolCallDelta` as they arrive and, once the upstream
+ * finishes, a `toolCallEnd` per call with arguments checked to be JSON; reading goes on after
+ * `finish_reason` for the usage chunk, and `[DONE]` or the end of the body gives the one `end`.
+ * Any failure after the first byte — an error event, Chutes' bare error line, malformed JSON, an
+ * oversized event, arguments that are not JSON, or a stream that just stops — becomes one `error`
+ * whose message has every secret redacted (before it is shortened) and ends the interpretation.
+ * Chunk shapes are checked, never trusted: a malformed chunk is skipped, never a crash.
  */
 import type { Clock } from "../base/clock.ts";
 import { upstreamErrorMessage } from "../base/errors.ts";
-import type { OpenAIChunk, OpenAILogprob, ToolCallDelta } from "../upstream/wire.ts";
 import type { SseItem } from "../upstream/sse.ts";
+import type { OpenAIChunk, ToolCallDelta } from "../upstream/wire.ts";
+import type { AnswerEvents, AnswerSummary, TokenLogprob } from "./events.ts";
 import { type SplitDelta, ThinkTagSplitter } from "./think_tags.ts";
 
 const NO_SPLIT: SplitDelta = { thinking: "", content: "" };
 
-/** What the stage needs to know about the request it converts. */
-export interface ConversionOptions {
-  kind: "chat" | "generate";
-  /** The model name echoed to the client, exactly as the client sent it. */
-  model: string;
+/** What the interpreter needs to know about the request. */
+export interface InterpretOptions {
   clock: Clock;
-  /** `clock.now()` when the request arrived and when the upstream answered with headers. */
-  startedAt: number;
+  /** `clock.now()` when the upstream answered with headers. */
   headersAt: number;
-  /** Raw generate mode: Ollama sends no `context` then. */
-  raw?: boolean;
-  /** Used for `prompt_eval_count` when the upstream sends no usage. */
-  promptTokensEstimate: number;
-  /** Hears the token counts and first-token time when the final chunk is built (access log). */
-  onDone?: (
-    summary: { promptTokens: number; completionTokens: number; firstTokenAt: number | undefined },
-  ) => void;
+  /** Used for the prompt tokens when the upstream sends no usage. */
+  promptEstimate: number;
+  /** Removes every secret from a text built from upstream bytes. */
+  redact: (text: string) => string;
 }
 
-/** An Ollama stream chunk (chat or generate) or a final error line. */
-export type OllamaChunk = Record<string, unknown>;
-
 interface PendingCall {
+  /** Position among the answer's calls (order of first appearance). */
+  index: number;
   id: string;
   name: string;
   args: string;
+  started: boolean;
 }
-
-const encoder = new TextEncoder();
 
 function randomCallId(): string {
   return `call_${crypto.randomUUID().replace(/-/g, "").slice(0, 8)}`;
 }
 
-function toOllamaLogprobs(entries: readonly OpenAILogprob[]): unknown[] {
-  const one = (e: { token?: string; logprob?: number; bytes?: number[] | null }) => ({
-    token: e.token ?? "",
-    logprob: e.logprob ?? 0,
-    bytes: e.bytes ?? [...encoder.encode(e.token ?? "")],
-  });
-  return entries.map((e) =>
-    e.top_logprobs && e.top_logprobs.length > 0
-      ? { ...one(e), top_logprobs: e.top_logprobs.map(one) }
-      : one(e)
-  );
-}
+const text = (v: unknown) => typeof v === "string" ? v : "";
 
-/** Converts upstream SSE items into Ollama chunks, handing each to `emit`. */
-export class OllamaChunkConverter {
-  readonly #o: ConversionOptions;
-  readonly #emit: (chunk: OllamaChunk) => void;
-  #calls = new Map<number, PendingCall>();
+/** Turns upstream SSE items into answer events for one answer. */
+export class UpstreamInterpreter {
+  readonly #o: InterpretOptions;
+  readonly #out: AnswerEvents;
+  /** Calls by the upstream's `index`. */
+  readonly #calls = new Map<number, PendingCall>();
   #finishReason: string | undefined;
-  #doneSeen = false;
+  #stopSequence: string | undefined;
   #ended = false;
+  #failure: string | undefined;
+  #summary: AnswerSummary | undefined;
   #promptTokens: number | undefined;
   #completionTokens: number | undefined;
   #deltas = 0;
   #firstTokenAt: number | undefined;
   readonly #tags = new ThinkTagSplitter();
 
-  constructor(options: ConversionOptions, emit: (chunk: OllamaChunk) => void) {
+  constructor(options: InterpretOptions, out: AnswerEvents) {
     this.#o = options;
-    this.#emit = emit;
+    this.#out = out;
   }
 
-  /** True once the final chunk or an error was emitted: nothing more will be. */
+  /** True once `end` or `error` was called: stop reading the upstream. */
   get ended(): boolean {
     return this.#ended;
   }
 
-  #fail(message: string): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#emit({ error: message });
+  /** The failure message, when the answer ended with `error`. */
+  get failure(): string | undefined {
+    return this.#failure;
   }
 
-  /** Converts one upstream item. */
+  /** The summary, when the answer ended with `end`. */
+  get summary(): AnswerSummary | undefined {
+    return this.#summary;
+  }
+
+  /** When the first token arrived, if one did. */
+  get firstTokenAt(): number | undefined {
+    return this.#firstTokenAt;
+  }
+
+  /** Ends the answer with an error built from upstream text (redacted here, then shortened). */
+  fail(message: string): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#failure = message;
+    this.#out.error(message);
+  }
+
+  #failWith(prefix: string, upstreamText: string): void {
+    const clean = this.#o.redact(upstreamText);
+    this.fail(`${prefix}${clean.length > 200 ? `${clean.slice(0, 200)}…` : clean}`);
+  }
+
+  /** Interprets one SSE item. */
   push(item: SseItem): void {
-    if (this.#ended || this.#doneSeen) return;
+    if (this.#ended) return;
     if (item.kind === "oversized") {
-      return this.#fail(`upstream sent a stream event larger than ${item.limit} characters`);
+      return this.fail(`upstream sent a stream event larger than ${item.limit} characters`);
     }
     if (item.kind === "bare") {
-      const message = upstreamErrorMessage(item.line);
-      return this.#fail(message || "upstream sent an unreadable stream line");
+      const message = upstreamErrorMessage(this.#o.redact(item.line));
+      return this.fail(message || "upstream sent an unreadable stream line");
     }
     if (item.data === "[DONE]") {
-      this.#doneSeen = true;
-      if (this.#finishReason === undefined) {
-        // No finish chunk came: gathered tool calls must still go out, not be dropped.
-        this.#finishReason = "stop";
-        this.#emitToolCalls();
-      }
+      // No finish chunk came: gathered tool calls must still go out, not be dropped.
+      if (this.#finishReason === undefined) this.#finish("stop");
       // The answer is complete: finish now, even if the upstream keeps the connection open.
       return this.end();
     }
@@ -122,177 +124,128 @@ export class OllamaChunkConverter {
     }
     // `data: null` (or any non-object) would otherwise throw below and error the whole stream.
     if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-      return this.#fail(`upstream sent malformed JSON in its stream: ${item.data.slice(0, 200)}`);
+      return this.#failWith("upstream sent malformed JSON in its stream: ", item.data);
     }
     const chunk = parsed as OpenAIChunk;
     if (chunk.error !== undefined || chunk.detail !== undefined || chunk.object === "error") {
-      return this.#fail(upstreamErrorMessage(item.data) || "upstream reported an error");
+      const message = upstreamErrorMessage(this.#o.redact(item.data));
+      return this.fail(message || "upstream reported an error");
     }
     this.#onChunk(chunk);
   }
 
   #onChunk(chunk: OpenAIChunk): void {
-    if (chunk.usage) {
-      this.#promptTokens = chunk.usage.prompt_tokens ?? this.#promptTokens;
-      this.#completionTokens = chunk.usage.completion_tokens ?? this.#completionTokens;
+    const usage = chunk.usage;
+    if (usage !== null && typeof usage === "object") {
+      if (typeof usage.prompt_tokens === "number") this.#promptTokens = usage.prompt_tokens;
+      if (typeof usage.completion_tokens === "number") {
+        this.#completionTokens = usage.completion_tokens;
+      }
     }
-    // Shapes are checked, not trusted: a malformed chunk is skipped, never a crash.
     const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
-    if (!choice || typeof choice !== "object") return;
+    if (!choice || typeof choice !== "object" || this.#finishReason !== undefined) return;
     const delta = choice.delta !== null && typeof choice.delta === "object"
       ? choice.delta
       : undefined;
-    const text = (v: unknown) => typeof v === "string" ? v : "";
     const raw = text(delta?.content) || text(choice.text);
     const split = raw === "" ? NO_SPLIT : this.#tags.push(raw);
-    const content = split.content;
     const reasoning = text(delta?.reasoning_content) || text(delta?.reasoning);
     const thinking = split.thinking === "" ? reasoning : reasoning + split.thinking;
-    const toolCalls = Array.isArray(delta?.tool_calls)
-      ? delta.tool_calls.filter((d) => d !== null && typeof d === "object")
-      : [];
-    if (toolCalls.length > 0) {
+    const toolCalls = delta?.tool_calls;
+    if (Array.isArray(toolCalls) && toolCalls.length > 0) {
       // Tool-call fragments are generated tokens too: they start the eval clock like content.
       this.#firstTokenAt ??= this.#o.clock.now();
       this.#deltas++;
-      this.#gather(toolCalls);
+      for (const d of toolCalls) {
+        if (d !== null && typeof d === "object") this.#gather(d);
+      }
     }
     const rawLogprobs = choice.logprobs?.content;
     const logprobs = Array.isArray(rawLogprobs)
-      ? rawLogprobs.filter((e) => e !== null && typeof e === "object")
+      ? rawLogprobs.filter((e): e is TokenLogprob => e !== null && typeof e === "object")
       : undefined;
-    if (content !== "" || thinking !== "" || (logprobs && logprobs.length > 0)) {
+    const hasLogprobs = logprobs !== undefined && logprobs.length > 0;
+    if (split.content !== "" || thinking !== "" || hasLogprobs) {
       this.#firstTokenAt ??= this.#o.clock.now();
       this.#deltas++;
-      this.#emit(this.#partial(content, thinking, logprobs));
+      this.#out.delta(split.content, thinking, hasLogprobs ? logprobs : undefined);
     }
-    if (choice.finish_reason && this.#finishReason === undefined) {
-      this.#finishReason = choice.finish_reason;
-      this.#emitToolCalls();
-    }
-  }
-
-  #gather(deltas: readonly ToolCallDelta[]): void {
-    for (const d of deltas) {
-      const index = d.index ?? this.#calls.size;
-      let call = this.#calls.get(index);
-      if (!call) {
-        call = { id: d.id || randomCallId(), name: "", args: "" };
-        this.#calls.set(index, call);
-      }
-      if (d.function?.name) call.name += d.function.name;
-      if (d.function?.arguments) call.args += d.function.arguments;
+    if (typeof choice.finish_reason === "string" && choice.finish_reason !== "") {
+      const stop = (choice as { stop_reason?: unknown }).stop_reason;
+      if (typeof stop === "string") this.#stopSequence = stop;
+      this.#finish(choice.finish_reason);
     }
   }
 
-  #emitToolCalls(): void {
-    if (this.#o.kind !== "chat") return;
-    let position = 0;
-    for (const call of [...this.#calls.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1])) {
-      let args: unknown;
+  #gather(d: ToolCallDelta): void {
+    const key = typeof d.index === "number" ? d.index : this.#calls.size;
+    let call = this.#calls.get(key);
+    if (!call) {
+      const id = typeof d.id === "string" && d.id !== "" ? d.id : randomCallId();
+      call = { index: this.#calls.size, id, name: "", args: "", started: false };
+      this.#calls.set(key, call);
+    }
+    const name = text(d.function?.name);
+    const args = text(d.function?.arguments);
+    if (name !== "") call.name += name;
+    if (!call.started && call.name !== "") {
+      call.started = true;
+      this.#out.toolCallStart(call.index, call.id, call.name);
+      if (call.args !== "") this.#out.toolCallDelta(call.index, call.args);
+    }
+    if (args === "") return;
+    call.args += args;
+    if (call.started) this.#out.toolCallDelta(call.index, args);
+  }
+
+  /** The upstream finished: every gathered call is complete now. */
+  #finish(reason: string): void {
+    this.#finishReason = reason;
+    const calls = [...this.#calls.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
+    this.#calls.clear();
+    for (const call of calls) {
+      let input: unknown;
+      const args = call.args.trim() === "" ? "{}" : call.args;
       try {
-        args = call.args.trim() === "" ? {} : JSON.parse(call.args);
+        input = JSON.parse(args);
       } catch {
-        return this.#fail(
-          `upstream returned tool call "${call.name}" with arguments that are not valid JSON: ${
-            call.args.slice(0, 200)
-          }`,
+        return this.#failWith(
+          `upstream returned tool call "${call.name}" with arguments that are not valid JSON: `,
+          call.args,
         );
       }
-      const fn = { index: position++, name: call.name, arguments: args };
-      this.#emit(
-        this.#chunk({
-          role: "assistant",
-          content: "",
-          tool_calls: [{ id: call.id, function: fn }],
-        }),
-      );
+      if (!call.started) this.#out.toolCallStart(call.index, call.id, call.name);
+      this.#out.toolCallEnd({
+        index: call.index,
+        id: call.id,
+        name: call.name,
+        arguments: args,
+        input,
+      });
     }
-    this.#calls.clear();
   }
 
-  #chunk(message: Record<string, unknown>): OllamaChunk {
-    return { model: this.#o.model, created_at: this.#o.clock.iso(), message, done: false };
-  }
-
-  #partial(
-    content: string,
-    thinking: string,
-    logprobs: OpenAILogprob[] | null | undefined,
-  ): OllamaChunk {
-    let out: OllamaChunk;
-    if (this.#o.kind === "chat") {
-      const message: Record<string, unknown> = { role: "assistant", content };
-      if (thinking !== "") message.thinking = thinking;
-      out = this.#chunk(message);
-    } else {
-      out = { model: this.#o.model, created_at: this.#o.clock.iso(), response: content };
-      if (thinking !== "") out.thinking = thinking;
-      out.done = false;
-    }
-    if (logprobs && logprobs.length > 0) out.logprobs = toOllamaLogprobs(logprobs);
-    return out;
-  }
-
-  /** The upstream stream ended: emits the final chunk, or the error for a stream cut short. */
+  /** The upstream body ended (or `[DONE]` came): the `end` event, or the error of a cut stream. */
   end(): void {
     if (this.#ended) return;
     if (this.#finishReason === undefined) {
-      return this.#fail("upstream stream ended before the response was complete");
+      return this.fail("upstream stream ended before the response was complete");
     }
-    this.#ended = true;
     const rest = this.#tags.flush();
     if (rest.content !== "" || rest.thinking !== "") {
-      this.#emit(this.#partial(rest.content, rest.thinking, undefined));
+      this.#out.delta(rest.content, rest.thinking, undefined);
     }
-    this.#emit(this.#final());
-  }
-
-  #final(): OllamaChunk {
-    const { clock, startedAt, headersAt } = this.#o;
-    const end = clock.now();
-    const first = this.#firstTokenAt ?? end;
-    const ns = (ms: number) => Math.max(1, Math.round(ms * 1e6));
-    const head: OllamaChunk = this.#o.kind === "chat"
-      ? {
-        model: this.#o.model,
-        created_at: clock.iso(),
-        message: { role: "assistant", content: "" },
-      }
-      : { model: this.#o.model, created_at: clock.iso(), response: "" };
-    const promptTokens = this.#promptTokens ?? this.#o.promptTokensEstimate;
-    const completionTokens = this.#completionTokens ?? this.#deltas;
-    this.#o.onDone?.({ promptTokens, completionTokens, firstTokenAt: this.#firstTokenAt });
-    return {
-      ...head,
-      done: true,
-      done_reason: this.#finishReason === "length" ? "length" : "stop",
-      // Ollama's token context cannot be produced by a proxy; strict clients (the AI SDK's
-      // ollama-ai-provider-v2 completion model) require the key, so generate sends it empty.
-      ...(this.#o.kind === "generate" && !this.#o.raw ? { context: [] } : {}),
-      total_duration: ns(end - startedAt),
-      load_duration: ns(headersAt - startedAt),
-      prompt_eval_count: promptTokens,
-      prompt_eval_duration: ns(first - headersAt),
-      eval_count: completionTokens,
-      eval_duration: ns(end - first),
+    this.#ended = true;
+    this.#summary = {
+      finishReason: this.#finishReason,
+      stopSequence: this.#stopSequence,
+      promptTokens: this.#promptTokens ?? this.#o.promptEstimate,
+      promptEstimated: this.#promptTokens === undefined,
+      completionTokens: this.#completionTokens ?? this.#deltas,
+      headersAt: this.#o.headersAt,
+      firstTokenAt: this.#firstTokenAt,
+      endedAt: this.#o.clock.now(),
     };
-  }
-}
-
-/** Converts upstream SSE items into Ollama chunks; after an error chunk the stream ends. */
-export class OllamaChunkStream extends TransformStream<SseItem, OllamaChunk> {
-  constructor(options: ConversionOptions) {
-    let converter: OllamaChunkConverter;
-    super({
-      start(controller) {
-        converter = new OllamaChunkConverter(options, (chunk) => controller.enqueue(chunk));
-      },
-      transform(item, controller) {
-        converter.push(item);
-        if (converter.ended) controller.terminate();
-      },
-      flush: () => converter.end(),
-    });
+    this.#out.end(this.#summary);
   }
 }

@@ -1,20 +1,34 @@
 /**
- * Conversation policy carried over from the original proxy: a default system prompt used only
- * when the client sent none, and history trimmed to the last N non-system messages. Trimming
- * never leaves a tool result whose assistant tool call was cut away, because OpenAI-compatible
- * servers reject such an orphan.
+ * The conversation policy every door's chat passes through, on the upstream (OpenAI) messages:
+ * a default system prompt used only when the client sent none, history trimmed to the last N
+ * non-system messages, and the context guard for conversations that clearly exceed the model's
+ * context length. Trimming never leaves a tool result whose assistant tool call was cut away,
+ * because OpenAI-compatible servers reject such an orphan. Every step is linear in the
+ * conversation: each message's cost is estimated once, and the guard finds its cut with running
+ * sums (a quadratic guard once froze the proxy for a minute on a 1 MB body).
  */
 import { ProxyError } from "../base/errors.ts";
-import type { OllamaMessage } from "../doors/ollama/types.ts";
+
+/** A chat message as far as the policy reads it. */
+export interface PolicyMessage {
+  role: string;
+  content?: unknown;
+  reasoning_content?: unknown;
+  tool_calls?: unknown;
+}
 
 /** Prepends `prompt` as a system message unless the conversation already has one. */
-export function applyDefaultSystemPrompt(
-  messages: readonly OllamaMessage[],
+export function applyDefaultSystemPrompt<M extends PolicyMessage>(
+  messages: readonly M[],
   prompt: string | null,
-): OllamaMessage[] {
-  if (!prompt || messages.some((m) => m.role === "system")) return [...messages];
-  return [{ role: "system", content: prompt }, ...messages];
+): M[] {
+  if (!prompt || messages.some((m) => m.role === "system" || m.role === "developer")) {
+    return [...messages];
+  }
+  return [{ role: "system", content: prompt } as M, ...messages];
 }
+
+const isSystem = (m: { role: string }) => m.role === "system" || m.role === "developer";
 
 /**
  * Keeps every system message and the last `max` other messages (`-1` keeps everything).
@@ -22,27 +36,53 @@ export function applyDefaultSystemPrompt(
  */
 export function trimHistory<M extends { role: string }>(messages: readonly M[], max: number): M[] {
   if (max < 0) return [...messages];
-  const others = messages.filter((m) => m.role !== "system");
-  if (others.length <= max) return [...messages];
-  const kept = new Set(others.slice(others.length - max));
+  const others = messages.reduce((n, m) => isSystem(m) ? n : n + 1, 0);
+  return others <= max ? [...messages] : keepLast(messages, others - max);
+}
+
+/**
+ * Drops the first `drop` non-system messages, then the tool results left without their call —
+ * except the last non-system message, which is always kept (an empty conversation helps no one).
+ */
+function keepLast<M extends { role: string }>(messages: readonly M[], drop: number): M[] {
+  let seen = 0;
   let leading = true;
-  return messages.filter((m) => {
-    if (m.role === "system") return true;
-    if (!kept.has(m)) return false;
-    if (leading && m.role === "tool") return false;
+  const last = messages.findLastIndex((m) => !isSystem(m));
+  return messages.filter((m, i) => {
+    if (isSystem(m)) return true;
+    if (seen++ < drop) return false;
+    if (leading && m.role === "tool" && i !== last) return false;
     leading = false;
     return true;
   });
 }
 
-/** A rough token estimate: four characters a token, a fixed cost per message and per image. */
-export function estimateTokens(messages: readonly OllamaMessage[]): number {
+/** Rough tokens of one content value: four characters a token, a fixed cost per image. */
+function contentTokens(content: unknown): number {
+  if (typeof content === "string") return Math.ceil(content.length / 4);
+  if (!Array.isArray(content)) return 0;
   let total = 0;
-  for (const m of messages) {
-    total += 4 + Math.ceil((m.content.length + (m.thinking?.length ?? 0)) / 4) +
-      768 * (m.images?.length ?? 0);
-    if (m.tool_calls) total += Math.ceil(JSON.stringify(m.tool_calls).length / 4);
+  for (const part of content) {
+    if (part === null || typeof part !== "object") continue;
+    const p = part as { type?: unknown; text?: unknown };
+    if (typeof p.text === "string") total += Math.ceil(p.text.length / 4);
+    else if (typeof p.type === "string" && p.type.includes("image")) total += 768;
   }
+  return total;
+}
+
+/** A rough token estimate of one message: its content, reasoning and tool calls, plus 4. */
+export function messageTokens(m: PolicyMessage): number {
+  let total = 4 + contentTokens(m.content);
+  if (typeof m.reasoning_content === "string") total += Math.ceil(m.reasoning_content.length / 4);
+  if (m.tool_calls !== undefined) total += Math.ceil(JSON.stringify(m.tool_calls).length / 4);
+  return total;
+}
+
+/** A rough token estimate of a conversation (the proxy's prompt-token estimate). */
+export function estimateTokens(messages: readonly PolicyMessage[]): number {
+  let total = 0;
+  for (const m of messages) total += messageTokens(m);
   return total;
 }
 
@@ -51,13 +91,15 @@ export function estimateTokens(messages: readonly OllamaMessage[]): number {
  * exceeds it, `trim` drops the oldest non-system messages until it fits (the last message is
  * always kept) and `reject` answers a 400 that says what happened; `off` sends it as it is.
  */
-export function guardContext(
-  messages: OllamaMessage[],
+export function guardContext<M extends PolicyMessage>(
+  messages: M[],
   contextLength: number | undefined,
   mode: "trim" | "reject" | "off",
-): OllamaMessage[] {
+): M[] {
   if (!contextLength || mode === "off") return messages;
-  const total = estimateTokens(messages);
+  const costs = messages.map(messageTokens);
+  let total = 0;
+  for (const c of costs) total += c;
   if (total <= contextLength) return messages;
   const tooLong = (estimate: number) =>
     new ProxyError(
@@ -66,10 +108,25 @@ export function guardContext(
         `${contextLength}; shorten it or start a new chat`,
     );
   if (mode === "reject") throw tooLong(total);
-  const others = messages.filter((m) => m.role !== "system").length;
-  for (let keep = others - 1; keep >= 1; keep--) {
-    const trimmed = trimHistory(messages, keep);
-    if (estimateTokens(trimmed) <= contextLength) return trimmed;
+  // The non-system messages in order, with what each costs.
+  const others: number[] = [];
+  let systemCost = 0;
+  messages.forEach((m, i) => isSystem(m) ? systemCost += costs[i]! : others.push(i));
+  const n = others.length;
+  // suffix[k]: the cost of others[k..]; toolRun[k]: the cost of the tool results starting at k.
+  const suffix = new Array<number>(n + 1).fill(0);
+  const toolRun = new Array<number>(n + 1).fill(0);
+  for (let k = n - 1; k >= 0; k--) {
+    const cost = costs[others[k]!]!;
+    suffix[k] = suffix[k + 1]! + cost;
+    // The last message is always kept, even a tool result.
+    toolRun[k] = messages[others[k]!]!.role === "tool" && k < n - 1 ? cost + toolRun[k + 1]! : 0;
   }
-  throw tooLong(estimateTokens(trimHistory(messages, 1)));
+  let best = total;
+  for (let drop = 1; drop < n; drop++) {
+    const kept = systemCost + suffix[drop]! - toolRun[drop]!;
+    if (kept <= contextLength) return keepLast(messages, drop);
+    best = kept;
+  }
+  throw tooLong(best);
 }

@@ -1,5 +1,5 @@
 /**
- * What the demo upstream says (lib/demo.ts serves it): a canned, clearly labelled answer that
+ * What the demo upstream says (lib/demo/demo.ts serves it): a canned, clearly labelled answer that
  * echoes the user's last message, split into tokens; canned reasoning for the thinking model; a
  * tool call whose arguments are filled in from the offered tool's JSON schema; a JSON answer
  * when a JSON format is asked for; and deterministic embeddings. Pure functions, no I/O.

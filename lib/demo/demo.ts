@@ -3,7 +3,7 @@
  * `DEMO_BASE_URL` (a `.invalid` host, so it is never contacted: this function answers instead),
  * letting a newcomer point Open WebUI or the `ollama` client at the proxy before having a Chutes
  * token. It lists a few clearly labelled demo models and answers `/chat/completions`,
- * `/completions` and `/embeddings` with the canned replies of lib/demo_answers.ts, streamed as
+ * `/completions` and `/embeddings` with the canned replies of lib/demo/answers.ts, streamed as
  * real OpenAI SSE (role chunk, one event per token a short pause apart so streaming is visible,
  * finish chunk, usage chunk, `[DONE]`) or as one JSON object when `stream` is false. Everything
  * in front of it — translation, streams, catalogue, logs, metrics — is the real proxy.
@@ -223,6 +223,9 @@ function textJson(answer: DemoAnswer, wire: Wire, meta: AnswerMeta): unknown {
 }
 
 function embeddings(body: Body): Response {
+  // Any `demo/…` name embeds; any other is unknown here, so `pull` of it is an error.
+  const model = String(body.model ?? "");
+  if (!model.startsWith("demo/")) return detail(404, `model not found: ${model}`);
   const input = typeof body.input === "string" ? [body.input] : body.input;
   if (!Array.isArray(input) || !input.every((s) => typeof s === "string")) {
     return detail(400, "input must be a string or an array of strings");

@@ -5,13 +5,14 @@
  * `config.json`, and the local ones made with `/api/copy`, kept in an `AliasStore`), and name
  * resolution for every route. When the upstream listing fails the last good list is kept; before
  * any success the configured `models`, `default_model` and alias targets are listed, unknown
- * names are passed through, and a name not found starts a new listing (waited for a few
- * seconds), so a proxy started before the network recovers as soon as the upstream answers.
- * Per request the work is a map lookup: views are built once per refresh or alias change.
+ * names pass through, and a name not found lists again (waiting a few seconds), so a proxy
+ * started before the network recovers as soon as the upstream answers. Per request the work is
+ * a map lookup: views are built once per refresh or alias change.
  */
 import { type AliasStore, memoryAliasStore } from "./aliases_file.ts";
 import type { Config } from "../config/config.ts";
 import { ProxyError } from "../base/errors.ts";
+import { atMost } from "../base/clock.ts";
 import type { Logger } from "../base/log.ts";
 import { type ModelFacts, modelFacts } from "./views.ts";
 import type { UpstreamModel } from "../upstream/wire.ts";
@@ -20,10 +21,9 @@ import { isPool, sha256Hex, tagged, untagged } from "./names.ts";
 
 export { isPool, tagged, untagged };
 
-/** An on-demand listing (a name not found before any list, a stale `/readyz`) runs this often at most... */
+/** On-demand listings (a name not found before any list, a stale `/readyz`): 1 a second at most. */
 const RETRY_GAP_MS = 1000;
-/** ...and a name not found waits this long for it before passing through. */
-const RETRY_WAIT_MS = 5000;
+const RETRY_WAIT_MS = 5000; // how long a name not found waits for one before passing through
 
 /** How a requested name resolved. `facts` is absent for pass-through names. */
 export interface Resolved {
@@ -164,9 +164,8 @@ export class Catalogue {
       try {
         const upstream = await this.#d.listModels();
         await this.#build(upstream);
-        // After a failure, the recovery is news; otherwise it is routine.
-        const recovered = this.#lastError !== undefined ? "info" : "debug";
-        this.#d.log[recovered](`model listing succeeded: ${this.#models.length} models`);
+        const level = this.#lastError !== undefined ? "info" : "debug"; // a recovery is news
+        this.#d.log[level](`model listing succeeded: ${this.#models.length} models`);
         this.#live = true;
         this.#lastError = undefined;
         this.#lastSuccessAt = this.#d.now();
@@ -186,10 +185,8 @@ export class Catalogue {
 
   /** What a failed listing leaves clients, in words for the log. */
   #keeping(): string {
-    const age = Math.round(this.ageMs / 1000);
-    if (this.#live) {
-      return `keeping the list of ${this.#upstream.length} models fetched ${age} s ago`;
-    }
+    const kept = `keeping the list of ${this.#upstream.length} models fetched`;
+    if (this.#live) return `${kept} ${Math.round(this.ageMs / 1000)} s ago`;
     const configured = this.#ids([]).length;
     return configured > 0
       ? `no model list yet: listing the ${configured} configured models, other names pass through`
@@ -200,10 +197,7 @@ export class Catalogue {
   async refreshIfOlder(maxAgeMs: number, waitMs: number): Promise<void> {
     const tried = this.#d.now() - this.#fetchedAt < RETRY_GAP_MS;
     if (this.ageMs <= maxAgeMs || (tried && !this.#refreshing)) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const gaveUp = new Promise<void>((resolve) => timer = setTimeout(resolve, waitMs));
-    await Promise.race([this.refresh(), gaveUp]);
-    clearTimeout(timer);
+    await atMost(this.refresh(), waitMs);
   }
 
   async #fresh(): Promise<void> {
@@ -236,6 +230,11 @@ export class Catalogue {
     }
     if (facts) return { upstreamId: facts.upstreamId, facts };
     return this.#live ? undefined : { upstreamId: untagged(name) };
+  }
+
+  /** The listed model `name` names, without refreshing (a map lookup, for per-request pricing). */
+  peek(name: string): ModelFacts | undefined {
+    return this.#lookup(name);
   }
 
   /** Whether `name` is an alias, and of which kind. */

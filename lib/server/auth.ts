@@ -1,7 +1,8 @@
 /**
  * Access keys for the proxy itself. When keys are configured, every request except
  * `GET`/`HEAD /`, `/healthz` and `/readyz` (probes) and CORS preflights must carry
- * `Authorization: Bearer <key>`.
+ * `Authorization: Bearer <key>`, or `x-api-key: <key>` as Anthropic clients send it (Claude Code
+ * with `ANTHROPIC_API_KEY`, the Anthropic SDKs).
  * Keys are compared through their SHA-256 digests in constant time, so neither the length nor
  * a shared prefix of a key leaks through timing. Keys shorter than 16 characters are refused at
  * start-up (lib/config/values.ts). A wrong key costs its source address a growing delay before
@@ -90,13 +91,16 @@ export class KeyCheck {
   async permits(request: Request, path: string, address = "unknown"): Promise<boolean> {
     if (!this.enabled || request.method === "OPTIONS") return true;
     // Probes, and the status page's static HTML (its data at /ui/data still needs the key).
-    const probe = path === "/" || path === "/healthz" || path === "/readyz" || path === "/ui";
+    const probe = path === "/" || path === "/healthz" || path === "/readyz" || path === "/ui" ||
+      path === "/favicon.ico";
     if (probe && (request.method === "GET" || request.method === "HEAD")) return true;
     const header = request.headers.get("authorization") ?? "";
-    const m = /^Bearer\s+(.+)$/i.exec(header.trim());
+    // Claude Code may send both headers (one from each of its two variables): either may match.
+    const keys = [/^Bearer\s+(.+)$/i.exec(header.trim())?.[1], request.headers.get("x-api-key")]
+      .map((k) => k?.trim()).filter((k): k is string => !!k);
     let ok = false;
-    if (m) {
-      const given = await digest(m[1]!.trim());
+    for (const key of keys) {
+      const given = await digest(key);
       for (const d of await this.#digests) ok = equalDigests(given, d) || ok;
     }
     if (!ok) await this.#wait(this.#delays.fail(address), request.signal);

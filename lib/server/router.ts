@@ -13,14 +13,18 @@ import type { CoreDeps } from "../core/deps.ts";
 import type { ErrorShape, RouteRow, RouteTable } from "../core/routes.ts";
 import type { KeyCheck } from "./auth.ts";
 import type { CorsPolicy } from "./cors.ts";
+import { decodeBody } from "./encoding.ts";
 import type { HostCheck } from "./host.ts";
 import { guardBody } from "./limits.ts";
+import { withRequestId } from "../base/request_scope.ts";
+import type { KeyNames } from "./key_names.ts";
 
 /** The core's parts plus what only the edge uses. */
 export interface ServerDeps extends CoreDeps {
   cors: CorsPolicy;
   keys: KeyCheck;
   hosts: HostCheck;
+  keyNames?: KeyNames;
 }
 
 /** Refused `Host` names already logged (each once, and only so many: an attacker picks them). */
@@ -41,6 +45,8 @@ function refuseHost(host: string, deps: ServerDeps, logged: Set<string>): Respon
 interface Mounted {
   row: RouteRow;
   errorShape: ErrorShape;
+  /** The table's name: the door a request on this row came through (`ops` is none). */
+  table: string;
 }
 
 /** The matching structure built once from the tables. */
@@ -52,7 +58,7 @@ class RouteIndex {
   constructor(tables: readonly RouteTable[]) {
     for (const table of tables) {
       for (const row of table.rows) {
-        const mounted = { row, errorShape: table.errorShape };
+        const mounted = { row, errorShape: table.errorShape, table: table.name };
         if (row.path.endsWith("*")) {
           const prefix = row.path.slice(0, -1);
           let wild = this.#wild.find((w) => w.prefix === prefix);
@@ -151,10 +157,10 @@ function withHeaders(response: Response, extra: Headers, head: boolean): Respons
 /** The app's fetch handler; `Deno.serve` passes `info` (the client's address), tests may not. */
 export type Handler = (
   request: Request,
-  info?: { remoteAddr: Deno.Addr },
+  info?: { remoteAddr?: Deno.Addr },
 ) => Promise<Response>;
 
-function sourceAddress(info: { remoteAddr: Deno.Addr } | undefined): string {
+function sourceAddress(info: { remoteAddr?: Deno.Addr } | undefined): string {
   const addr = info?.remoteAddr;
   return addr && "hostname" in addr ? addr.hostname : "unknown";
 }
@@ -191,18 +197,28 @@ export function createHandler(
       deps.metrics,
       label,
     );
+    if (decision.kind === "route" && decision.mounted.table !== "ops") {
+      ctx.door = decision.mounted.table;
+    }
+    const addr = info?.remoteAddr;
+    if (addr && "hostname" in addr) ctx.client = addr.hostname;
     const errorShape =
       (decision.kind === "route" ? decision.mounted.errorShape : decision.errorShape) ??
         PLAIN_ERROR;
     let response: Response;
     try {
-      response = await dispatch(request, path, decision, deps, ctx, sourceAddress(info));
+      response = await withRequestId(
+        ctx.id,
+        () => dispatch(request, path, decision, deps, ctx, sourceAddress(info)),
+      );
     } catch (err) {
       const proxyError = toProxyError(err);
       if (!(err instanceof ProxyError)) {
         deps.log.error(`internal error: ${(err as Error)?.stack ?? err}`);
       }
-      response = errorShape(proxyError.status, proxyError.message);
+      const message = await withAccountNote(proxyError, deps, ctx);
+      ctx.failure = message;
+      response = errorShape(proxyError.status, message);
     }
     if (!ctx.streaming || !response.body) ctx.end(response.status);
     const extra = cors.kind === "allowed" ? cors.headers : new Headers();
@@ -211,6 +227,22 @@ export function createHandler(
     if (response.status === 408 || response.status === 413) extra.set("connection", "close");
     return withHeaders(response, extra, request.method === "HEAD");
   };
+}
+
+/**
+ * A 402 or 429 from Chutes gets what the account data says about it (the window that is used up
+ * and when it resets), fetched first when older than a minute (waiting at most 1.5 s).
+ */
+async function withAccountNote(
+  error: ProxyError,
+  deps: ServerDeps,
+  ctx: RequestContext,
+): Promise<string> {
+  const fromUpstream = ctx.trace.status === error.status;
+  if ((error.status !== 402 && error.status !== 429) || !fromUpstream) return error.message;
+  await deps.account.look(1500);
+  const note = deps.account.explain(error.status);
+  return note ? `${error.message} (${note})` : error.message;
 }
 
 async function dispatch(
@@ -230,10 +262,13 @@ async function dispatch(
   if (request.method === "OPTIONS") {
     return new Response(null, { status: 204, headers: { allow: "GET,POST,DELETE,HEAD,OPTIONS" } });
   }
+  ctx.keyName = await deps.keyNames?.of(request);
   if (decision.kind === "error") throw decision.error;
-  const limited = guardBody(request, {
-    maxBytes: deps.config.max_body_bytes,
+  const limit = deps.config.max_body_bytes;
+  const guarded = guardBody(request, {
+    maxBytes: limit,
     timeoutMs: deps.config.upload_timeout_seconds * 1000,
   });
-  return await decision.mounted.row.handler(limited, deps, ctx, decision.rest);
+  const decoded = await decodeBody(guarded, limit);
+  return await decision.mounted.row.handler(decoded, deps, ctx, decision.rest);
 }

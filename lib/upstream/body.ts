@@ -3,7 +3,7 @@
  * 4 KiB buffer (a BYOB reader: `fetch` would otherwise hand over a fresh 64 KiB buffer per chunk,
  * which costs time and memory under many streams; an SSE event is a few hundred bytes, a larger
  * one just takes several reads) and adds the guard every upstream body gets: when nothing
- * arrives for the idle time (lib/idle.ts), when the proxy's shutdown grace period is over, or
+ * arrives for the idle time (lib/upstream/idle.ts), when the proxy's shutdown grace period is over, or
  * when the connection breaks, the body ends with one bare JSON error line — the shape of Chutes'
  * own mid-stream failure, which the stream stages already turn into the client's final error —
  * so a client is never left hanging or cut silently. `GuardedBody` is the same as a

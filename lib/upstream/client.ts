@@ -3,9 +3,9 @@
  * server's token and turns every failure before the body into a `ProxyError` with the status
  * the client should see (the upstream's own status and message for HTTP errors, 502 when it
  * cannot be reached, 504 when it does not answer in time). Transient failures are retried here,
- * before any byte reaches the client, within the request's budget (lib/retry.ts). The first-byte
+ * before any byte reaches the client, within the request's budget (lib/upstream/retry.ts). The first-byte
  * time-out ends when the headers arrive; the body of a successful answer is then guarded against
- * stalls, shutdown and broken connections instead (lib/upstream_body.ts), so a healthy stream has
+ * stalls, shutdown and broken connections instead (lib/upstream/body.ts), so a healthy stream has
  * no total time limit. `fetch`, `sleep` and `random` are injected so retry tests run in
  * milliseconds. The client's abort signal is passed on, so a client that leaves cancels the
  * upstream request.

@@ -1,6 +1,6 @@
 /**
  * Stall detection for upstream bodies. A body that stays silent for `idleMs` is cut: the reader
- * (lib/upstream_body.ts) then writes one bare JSON error line — the same shape as Chutes' own
+ * (lib/upstream/body.ts) then writes one bare JSON error line — the same shape as Chutes' own
  * mid-stream failure — and ends, which cancels the upstream body. A healthy stream has no total
  * time limit. The watch is lazy: a chunk only records the time it arrived, and one timer re-arms
  * itself for the time that is left, so a stream of thousands of chunks costs a handful of timers

@@ -3,7 +3,7 @@
  * `eventsource-parser` (CRLF, comments, multi-line `data:`, split chunks). Chutes' mid-stream
  * failure is a bare JSON line without `data:` (see tests/fixtures/chutes_bare_error.sse); the
  * parser reports it as an unknown field, and the decoder hands the whole line on as `bare`.
- * `SseDecoder` is the plain class the streaming path (lib/pipeline.ts) calls per network read;
+ * `SseDecoder` is the plain class the streaming path (lib/core/answer.ts) calls per network read;
  * `SseDecoderStream` is the same as a `TransformStream` stage over text.
  */
 import { createParser, type EventSourceParser } from "eventsource-parser";
@@ -20,7 +20,7 @@ export const DEFAULT_MAX_EVENT_CHARS = 8 * 1024 * 1024;
 /**
  * The parser counts a pending line with its `data: ` prefix and line ending, so it gets this much
  * room over the cap and the exact size is checked here: whether an event is oversized must not
- * depend on where the network split the bytes (tests/sse_test.ts checks every split).
+ * depend on where the network split the bytes (tests/upstream/sse_test.ts checks every split).
  */
 const PARSER_SLACK = 8;
 

@@ -8,6 +8,8 @@
 export interface OpenAIMessage {
   role: string;
   content: string | OpenAIContentPart[] | null;
+  /** An assistant turn's reasoning, sent back as the thinking models expect it. */
+  reasoning_content?: string;
   name?: string;
   tool_calls?: OpenAIToolCall[];
   tool_call_id?: string;

@@ -1,5 +1,5 @@
 /**
- * Tests for `--check` (`lib/check.ts`): the verdict of each step and the exit status for a good
+ * Tests for `--check` (`lib/cli/check.ts`): the verdict of each step and the exit status for a good
  * setup, a bad token, a wrong base URL, no network (a blocked port, a refused connection, DNS
  * failure, a time-out), a config error and filters that hide every model — against the fake
  * upstream on 127.0.0.1 or an injected `fetch`. The made-up token must never be printed. One
@@ -26,10 +26,14 @@ async function check(
   env: Record<string, string>,
   options: { fetch?: typeof fetch; timeoutMs?: number; config?: unknown } = {},
 ): Promise<{ report: CheckReport; text: string; code: number }> {
+  // The fake upstream plays the management API too; nothing may reach api.chutes.ai.
+  const management = env.CHUTES_BASE_URL
+    ? { CHUTES_MANAGEMENT_BASE_URL: new URL(env.CHUTES_BASE_URL).origin }
+    : {};
   const report = await checkSetup({
     args: ["--check"],
     // Port 0: the listen step passes whatever runs on this machine (one test takes a port).
-    env: { CHUTES_API_TOKEN: TOKEN, OLLAMA_HOST: "127.0.0.1:0", ...env },
+    env: { CHUTES_API_TOKEN: TOKEN, OLLAMA_HOST: "127.0.0.1:0", ...management, ...env },
     readTextFile: (path) =>
       Promise.resolve(
         path === "config.json" && options.config ? JSON.stringify(options.config) : undefined,
@@ -213,11 +217,13 @@ Deno.test("main.ts --check exits 0 when all pass and 1 on a bad token, never pri
   const env = {
     CHUTES_API_TOKEN: TOKEN,
     CHUTES_BASE_URL: upstream.url,
+    CHUTES_MANAGEMENT_BASE_URL: upstream.origin,
     OLLAMA_HOST: "127.0.0.1:0",
   };
   const good = await runMain(["--check"], env);
   assert.equal(good.code, 0, good.stdout + good.stderr);
   assert.match(good.stdout, /Verdict: READY/);
+  assert.match(good.stdout, /^ {2}balance {7}\$12\.35$/m);
   upstream.probeReply = BAD_TOKEN;
   const bad = await runMain(["--check"], env);
   assert.equal(bad.code, 1, bad.stdout + bad.stderr);
@@ -251,4 +257,42 @@ Deno.test("check: a long upstream error echoing the token is redacted before it 
   const { text, code } = await check({ CHUTES_BASE_URL: upstream.url });
   assert.equal(code, 1);
   assert.match(text, /x{180} \[redacted\]/);
+});
+
+Deno.test("check: prints the Chutes account (subscription windows, daily quota, balance)", async () => {
+  await using upstream = FakeUpstream.start();
+  upstream.probeReply = PROBE_PASSED;
+  const { text, code } = await check({ CHUTES_BASE_URL: upstream.url });
+  assert.equal(code, 0);
+  assert.match(text, new RegExp(`^Chutes account \\(${upstream.origin}\\):$`, "m"));
+  assert.match(
+    text,
+    /^ {2}subscription {2}\$20\/month plan: 4-hour \$1\.20 of \$8\.33 used \(\$7\.13 left\), resets \w{3} 1[56] Apr, \d\d:\d\d .+ \(in \d+ days\)$/m,
+  );
+  assert.match(text, /^ {16}monthly \$55\.34 of \$100\.00 used \(\$44\.66 left\), resets /m);
+  assert.match(text, /^ {2}daily quota {3}120\/5000 requests, resets .+ \(in (\d+ h )?\d+ min\)$/m);
+  assert.match(text, /^ {2}balance {7}\$12\.35$/m);
+  // The account is fetched with the token, `*` percent-encoded.
+  const usage = upstream.calls("/users/me/quota_usage/%2A")[0]!;
+  assert.equal(usage.headers.get("authorization"), `Bearer ${TOKEN}`);
+});
+
+Deno.test("check: an account endpoint that fails says why and does not change the verdict", async () => {
+  await using upstream = FakeUpstream.start();
+  upstream.probeReply = PROBE_PASSED;
+  upstream.useAccount({ quota_usage: "unlimited" });
+  upstream.account.set("/users/me/subscription_usage", {
+    status: 500,
+    json: { detail: "database is down" },
+  });
+  upstream.account.set("/users/me", {
+    status: 503,
+    text: "<html>busy</html>",
+    headers: { "content-type": "text/html" },
+  });
+  const { text, code } = await check({ CHUTES_BASE_URL: upstream.url });
+  assert.equal(code, 0);
+  assert.match(text, /^ {2}subscription {2}— \(HTTP 500: database is down\)$/m);
+  assert.match(text, /^ {2}daily quota {3}unlimited$/m);
+  assert.match(text, /^ {2}balance {7}— \(HTTP 503\)$/m);
 });

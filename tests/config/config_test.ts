@@ -1,5 +1,5 @@
 /**
- * Tests for the config loader (`lib/config.ts`, `lib/config_sources.ts`): the precedence
+ * Tests for the config loader (`lib/config/config.ts`, `lib/config/sources.ts`): the precedence
  * defaults ← config.json ← env (and `.env`) ← CLI flags, the env variables the proxy reads, the
  * normalisation of URLs and bind addresses, and error messages that name the key and the value.
  * Files and the environment are injected records; nothing touches disk or `Deno.env`.
@@ -461,7 +461,7 @@ Deno.test("parseDotEnv reads KEY=value lines", () => {
   });
 });
 
-Deno.test("config.example.json is valid, lists every key, and the README documents each", async () => {
+Deno.test("config.example.json is valid, lists every key, and docs/configuration.md documents each", async () => {
   const { checkFileConfig, DEFAULTS, validateConfig } = await import("../../lib/config/config.ts");
   const example = JSON.parse(
     await Deno.readTextFile(new URL("../../config.example.json", import.meta.url)),
@@ -470,7 +470,14 @@ Deno.test("config.example.json is valid, lists every key, and the README documen
   assert.deepEqual(keys.toSorted(), Object.keys(DEFAULTS).toSorted());
   validateConfig({ ...checkFileConfig(example, "config.example.json"), api_token: "cpk_made_up" });
   const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
-  for (const key of keys) assert.ok(readme.includes(`\`${key}\``), `README lacks ${key}`);
+  // The reference table moved to docs/configuration.md; each key is named in a row's first cell.
+  const reference = await Deno.readTextFile(
+    new URL("../../docs/configuration.md", import.meta.url),
+  );
+  for (const key of keys) {
+    assert.match(reference, new RegExp(`^\\| [^|]*\`${key}\`[^|]*\\|`, "m"), `no row for ${key}`);
+    assert.ok(readme.includes(`\`${key}\``), `README lacks ${key}`);
+  }
   for (
     const env of [
       "CHUTES_API_TOKEN",
@@ -481,8 +488,12 @@ Deno.test("config.example.json is valid, lists every key, and the README documen
       "OLLAMA_ORIGINS",
       "PROXY_API_KEYS",
       "PROXY_DEBUG",
+      "CHUTES_MANAGEMENT_BASE_URL",
+      "PROXY_STATE_DIR",
+      "PROXY_LOG_FORMAT",
     ]
   ) {
     assert.ok(readme.includes(env), `README lacks ${env}`);
+    assert.ok(reference.includes(env), `docs/configuration.md lacks ${env}`);
   }
 });

@@ -1,16 +1,17 @@
 /**
- * The fused streaming path (`OllamaNdjsonStream`, `ollamaChunks`): every recorded upstream stream
- * in `tests/fixtures/*.sse`, fed whole, cut in two at every byte offset and one byte at a time,
- * must give exactly the golden NDJSON of the stage-by-stage pipeline (tests/stream_test.ts). Also:
- * what one read produces goes out as one write of whole lines and no line waits for a later read,
- * an upstream error ends the output and closes the upstream even if it stalls, a client that
- * leaves cancels the upstream, and gathered answers see the same chunks.
+ * The core's streaming path (`AnswerStream`, through the Ollama encoder as `/api/chat` composes
+ * it): every recorded upstream stream in `tests/fixtures/*.sse`, fed whole, cut in two at every
+ * byte offset and one byte at a time, must give exactly the golden NDJSON
+ * (tests/core/interpret_test.ts). Also: each line goes out in its own write and no line waits
+ * for a later read, an upstream error ends the output and closes the upstream even if it stalls,
+ * a client that leaves cancels the upstream, and gathered answers see the same chunks.
  */
 import assert from "node:assert/strict";
-import { ollamaChunks, OllamaNdjsonStream } from "../../lib/core/answer.ts";
-import type { ConversionOptions, OllamaChunk } from "../../lib/core/interpret.ts";
+import { readWholeAnswer } from "../../lib/core/answer.ts";
+import { type OllamaChunk, OllamaChunks } from "../../lib/doors/ollama/encode.ts";
 import { GuardedBody } from "../../lib/upstream/body.ts";
 import type { Clock } from "../../lib/base/clock.ts";
+import { type OllamaAnswerTestOptions, ollamaStream as OllamaNdjsonStream } from "../_answers.ts";
 
 type Kind = "chat" | "generate";
 
@@ -26,8 +27,8 @@ const fixtures: [string, Uint8Array][] = [...Deno.readDirSync(FIXTURES)]
   .sort()
   .map((name) => [name, Deno.readFileSync(new URL(`${name}.sse`, FIXTURES))]);
 
-/** The same options as tests/stream_test.ts: `now()` from 1000 ms, 25 ms per call. */
-function options(kind: Kind): ConversionOptions {
+/** The same options as tests/core/interpret_test.ts: `now()` from 1000 ms, 25 ms per call. */
+function options(kind: Kind): OllamaAnswerTestOptions {
   let t = 975;
   const clock: Clock = { now: () => (t += 25), iso: () => CREATED_AT };
   return {
@@ -75,7 +76,7 @@ function byteSource(
 /** Runs the fused stream and returns its writes as text. */
 async function writes(pieces: Uint8Array[], kind: Kind, bytes = false): Promise<string[]> {
   const out: string[] = [];
-  for await (const chunk of new OllamaNdjsonStream(byteSource(pieces, { bytes }), options(kind))) {
+  for await (const chunk of OllamaNdjsonStream(byteSource(pieces, { bytes }), options(kind))) {
     out.push(decoder.decode(chunk));
   }
   return out;
@@ -104,18 +105,16 @@ Deno.test("every fixture gives the golden NDJSON at every split and byte by byte
   }
 });
 
-Deno.test("one read becomes one write of whole lines; one event per read, one line per write", async () => {
+Deno.test("each line is its own write, whether the upstream sent one event per read or all in one", async () => {
   const bytes = Deno.readFileSync(new URL("content_basic.sse", FIXTURES));
+  // All the tokens of one read, the final line with them: [DONE] ends the answer.
   const together = await writes([bytes], "chat");
-  // All the tokens of the one read in one write, the final line with them: [DONE] ends the answer.
-  assert.equal(together.length, 1);
-  const lines = together[0]!.split("\n").filter((l) => l !== "");
-  assert.equal(lines.length, 10);
-  assert.equal(JSON.parse(lines.at(-1)!).done, true);
+  assert.equal(together.length, 10);
+  assert.equal(JSON.parse(together.at(-1)!).done, true);
   const events = decoder.decode(bytes).split("\n\n").filter((e) => e !== "");
   const apart = await writes(events.map((e) => encoder.encode(`${e}\n\n`)), "chat");
   assert.equal(apart.join(""), together.join(""));
-  for (const write of apart) {
+  for (const write of [...together, ...apart]) {
     assert.ok(write.endsWith("\n"), "whole lines only");
     assert.equal(write.indexOf("\n"), write.length - 1, "one line per write");
   }
@@ -125,7 +124,7 @@ Deno.test("a token goes out before the next upstream read is even asked for", as
   let cancelled = false;
   const first = encoder.encode('data: {"choices":[{"delta":{"content":"Hi"}}]}\n\n');
   const source = byteSource([first], { hang: true, onCancel: () => cancelled = true });
-  const reader = new OllamaNdjsonStream(source, options("chat")).getReader();
+  const reader = OllamaNdjsonStream(source, options("chat")).getReader();
   const { value } = await reader.read(); // resolves while the upstream hangs
   assert.equal(JSON.parse(decoder.decode(value)).message.content, "Hi");
   await reader.cancel();
@@ -137,7 +136,7 @@ Deno.test("an upstream error event ends the output and closes the upstream even 
   const wasCancelled = new Promise<void>((resolve) => cancelled = resolve);
   const bytes = Deno.readFileSync(new URL("error_event.sse", FIXTURES));
   const ends: (string | undefined)[] = [];
-  const body = new OllamaNdjsonStream(
+  const body = OllamaNdjsonStream(
     byteSource([bytes], { hang: true, onCancel: () => cancelled() }),
     options("chat"),
     (note) => ends.push(note),
@@ -157,7 +156,7 @@ Deno.test("a client that leaves cancels the upstream and is reported once", asyn
   const head = decoder.decode(Deno.readFileSync(new URL("content_basic.sse", FIXTURES)))
     .split("\n\n").slice(0, 3).map((e) => encoder.encode(`${e}\n\n`));
   const ends: (string | undefined)[] = [];
-  const body = new OllamaNdjsonStream(
+  const body = OllamaNdjsonStream(
     byteSource(head, { hang: true, onCancel: (reason) => cancelled(reason) }),
     options("chat"),
     (note) => ends.push(note),
@@ -173,7 +172,7 @@ Deno.test("a guarded body that stalls ends the NDJSON with the stall as the erro
   const head = encoder.encode('data: {"choices":[{"delta":{"content":"so far"}}]}\n\n');
   const body = new GuardedBody(byteSource([head], { hang: true, bytes: true }), { idleMs: 50 });
   const lines =
-    (await Array.fromAsync(new OllamaNdjsonStream(body, options("chat")), (b) => decoder.decode(b)))
+    (await Array.fromAsync(OllamaNdjsonStream(body, options("chat")), (b) => decoder.decode(b)))
       .join("").trim().split("\n").map((l) => JSON.parse(l));
   assert.equal(lines[0].message.content, "so far");
   assert.deepEqual(lines.at(-1), {
@@ -181,21 +180,42 @@ Deno.test("a guarded body that stalls ends the NDJSON with the stall as the erro
   });
 });
 
-Deno.test("ollamaChunks gives the chunks of the golden stream, whole and split", async () => {
+/** The Ollama chunks of a whole upstream body as the `stream: false` path reads it. */
+async function ollamaChunks(
+  body: ReadableStream<Uint8Array>,
+  o: OllamaAnswerTestOptions,
+  maxBytes = Infinity,
+): Promise<{ chunks: OllamaChunk[]; failure: string | undefined }> {
+  const chunks: OllamaChunk[] = [];
+  const chunker = new OllamaChunks(
+    { kind: o.kind, model: o.model, clock: o.clock, startedAt: o.startedAt },
+    (c) => chunks.push(c),
+  );
+  const interpret = {
+    clock: o.clock,
+    headersAt: o.headersAt,
+    promptEstimate: o.promptTokensEstimate,
+    redact: (t: string) => t,
+  };
+  const reading = await readWholeAnswer(body, interpret, chunker, maxBytes);
+  return { chunks, failure: reading.interpreter.failure };
+}
+
+Deno.test("the collected path gives the chunks of the golden stream, whole and split", async () => {
   for (const [name, bytes] of fixtures) {
     for (const kind of ["chat", "generate"] as const) {
       const golden = await Deno.readTextFile(new URL(`${name}.${kind}.ndjson`, FIXTURES));
       const expected = golden.trim().split("\n").map((l) => JSON.parse(l)) as OllamaChunk[];
       const mid = bytes.length >> 1;
       for (const pieces of [[bytes], [bytes.subarray(0, mid), bytes.subarray(mid)]]) {
-        const chunks = await Array.fromAsync(ollamaChunks(byteSource(pieces), options(kind)));
+        const { chunks } = await ollamaChunks(byteSource(pieces), options(kind));
         assert.deepEqual(JSON.parse(JSON.stringify(chunks)), expected, `${name} (${kind})`);
       }
     }
   }
 });
 
-Deno.test("ollamaChunks closes the upstream when its reader stops early", async () => {
+Deno.test("the collected path stops at its size cap, says so, and closes the upstream", async () => {
   let cancelled = false;
   const head = decoder.decode(Deno.readFileSync(new URL("content_basic.sse", FIXTURES)))
     .split("\n\n").slice(0, 3).join("\n\n");
@@ -203,7 +223,9 @@ Deno.test("ollamaChunks closes the upstream when its reader stops early", async 
     hang: true,
     onCancel: () => cancelled = true,
   });
-  for await (const _chunk of ollamaChunks(source, options("chat"))) break;
+  // More upstream bytes than the cap for a gathered answer: it fails naming the cap and stops.
+  const { failure } = await ollamaChunks(source, options("chat"), 100);
+  assert.match(failure ?? "", /larger than 100 bytes.*stream: true/);
   assert.ok(cancelled);
 });
 
@@ -211,7 +233,7 @@ Deno.test("[DONE] ends the answer at once, even if the upstream keeps the connec
   let cancelled = false;
   const bytes = Deno.readFileSync(new URL("content_basic.sse", FIXTURES));
   const source = byteSource([bytes], { hang: true, onCancel: () => cancelled = true });
-  const text = await new Response(new OllamaNdjsonStream(source, options("chat"))).text();
+  const text = await new Response(OllamaNdjsonStream(source, options("chat"))).text();
   assert.equal(JSON.parse(text.trim().split("\n").at(-1)!).done, true);
   assert.ok(cancelled, "the upstream was closed");
 });
@@ -223,13 +245,13 @@ Deno.test("a chunk of the wrong shape is skipped; a conversion failure still end
     'data: {"choices":"x"}\n\n',
     'data: {"choices":[{"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n',
   ].map((e) => encoder.encode(e));
-  const text = await new Response(new OllamaNdjsonStream(byteSource(odd), options("chat"))).text();
+  const text = await new Response(OllamaNdjsonStream(byteSource(odd), options("chat"))).text();
   const lines = text.trim().split("\n").map((l) => JSON.parse(l));
   assert.equal(lines[0].message.content, "ok");
   assert.equal(lines.at(-1).done, true);
   let cancelled = false;
   const ends: (string | undefined)[] = [];
-  const throwing = new OllamaNdjsonStream(
+  const throwing = OllamaNdjsonStream(
     byteSource([encoder.encode('data: {"choices":[{"delta":{"content":"x"}}]}\n\n')], {
       hang: true,
       onCancel: () => cancelled = true,

@@ -62,13 +62,13 @@ Deno.test("a non-transient failure does not fall back", async () => {
 Deno.test("the /v1 front door falls back too", async () => {
   await using p = startProxy({ config: { ...config, retry_attempts: 1 } });
   p.upstream.enqueue(CHAT, cold);
-  p.upstream.enqueue(CHAT, {
-    json: { id: "x", object: "chat.completion", model: QWEN, choices: [] },
-  });
+  p.upstream.enqueue(CHAT, { pieces: textStream(["from qwen"]) });
   const res = await post(p, "/v1/chat/completions", ask(DEEPSEEK));
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("x-proxy-fallback"), `${DEEPSEEK} -> ${QWEN}`);
-  assert.equal((await res.json()).model, QWEN);
+  const body = await res.json();
+  assert.equal(body.model, `${QWEN}:latest`, "the listed name of the model that answered");
+  assert.equal(body.choices[0].message.content, "from qwen");
 });
 
 Deno.test("Chutes model pools and routing suffixes pass through untouched", async () => {

@@ -1,18 +1,15 @@
 /**
- * The stream conversion, end to end: recorded upstream bytes → `TextDecoderStream` →
- * `SseDecoderStream` → `OllamaChunkStream` → `NdjsonEncoderStream`, for chat and generate, with a
- * fixed clock, compared byte for byte to `tests/fixtures/<name>.<kind>.ndjson`. Run with
+ * The stream interpretation, end to end: recorded upstream bytes → SSE decoding → the core's
+ * interpreter → the Ollama encoder, for chat and generate, with a fixed clock, compared byte for
+ * byte to `tests/fixtures/<name>.<kind>.ndjson`. Run with
  * `UPDATE_GOLDEN=1` to rewrite the golden files (then read them before committing). Key facts of
  * Ollama's stream format are also asserted in code, so a wrong golden file cannot hide them.
- * Also: `collectResponse` for non-streaming replies, and cancellation reaching the byte source.
+ * Also: the gathered answer of `stream: false`, and cancellation reaching the byte source.
  */
 import assert from "node:assert/strict";
-import { collectResponse } from "../../lib/doors/ollama/chat.ts";
 import { ProxyError } from "../../lib/base/errors.ts";
-import { NdjsonEncoderStream } from "../../lib/doors/ollama/ndjson.ts";
-import { SseDecoderStream } from "../../lib/upstream/sse.ts";
-import { type OllamaChunk, OllamaChunkStream } from "../../lib/core/interpret.ts";
 import { type Clock, systemClock } from "../../lib/base/clock.ts";
+import { collectOllama, type OllamaAnswerTestOptions, ollamaStream } from "../_answers.ts";
 
 type Kind = "chat" | "generate";
 type Line = Record<string, unknown>;
@@ -57,34 +54,22 @@ function byteSource(
   }, { highWaterMark: 0 });
 }
 
-/** The conversion as `completion.ts` composes it, up to Ollama chunks. */
-function toChunks(
-  source: ReadableStream<Uint8Array>,
-  kind: Kind,
-  maxEventChars?: number,
-): ReadableStream<OllamaChunk> {
+/** The options `/api/chat` would use, with the fixed clock. */
+function options(kind: Kind): OllamaAnswerTestOptions {
   const clock = fakeClock();
-  const startedAt = clock.now();
-  const headersAt = clock.now();
-  return source
-    .pipeThrough(new TextDecoderStream())
-    .pipeThrough(new SseDecoderStream(maxEventChars))
-    .pipeThrough(
-      new OllamaChunkStream({
-        kind,
-        model: MODEL,
-        clock,
-        startedAt,
-        headersAt,
-        promptTokensEstimate: 7,
-      }),
-    );
+  return {
+    kind,
+    model: MODEL,
+    clock,
+    startedAt: clock.now(),
+    headersAt: clock.now(),
+    promptTokensEstimate: 7,
+  };
 }
 
-/** Runs the whole pipeline and returns the NDJSON output, checking one line per write. */
+/** Runs the whole path and returns the NDJSON output, checking one line per write. */
 async function toNdjson(pieces: Uint8Array[], kind: Kind, maxEventChars?: number) {
-  const out = toChunks(byteSource(pieces), kind, maxEventChars)
-    .pipeThrough(new NdjsonEncoderStream());
+  const out = ollamaStream(byteSource(pieces), options(kind), undefined, maxEventChars);
   let text = "";
   for await (const bytes of out) {
     const line = decoder.decode(bytes);
@@ -92,6 +77,11 @@ async function toNdjson(pieces: Uint8Array[], kind: Kind, maxEventChars?: number
     text += line;
   }
   return text;
+}
+
+/** The gathered `stream: false` answer of an upstream body. */
+function collectResponse(kind: Kind, source: ReadableStream<Uint8Array>) {
+  return collectOllama(source, options(kind));
 }
 
 function parseLines(text: string): Line[] {
@@ -423,8 +413,10 @@ Deno.test("an upstream error event ends the output even if the upstream then sta
   const wasCancelled = new Promise<void>((resolve) => cancelled = resolve);
   const bytes = fixtureBytes("error_event");
   const source = byteSource([bytes], { hang: true, onCancel: () => cancelled() });
-  const lines = await Array.fromAsync(toChunks(source, "chat"));
-  assert.deepEqual(lines.at(-1), { error: "CUDA error: an illegal memory access was encountered" });
+  const text = await new Response(ollamaStream(source, options("chat"))).text();
+  assert.deepEqual(parseLines(text).at(-1), {
+    error: "CUDA error: an illegal memory access was encountered",
+  });
   await wasCancelled; // the upstream body is closed, not left open
 });
 
@@ -437,7 +429,7 @@ Deno.test("a client that stops reading cancels the upstream byte source", async 
     hang: true,
     onCancel: (reason) => cancelled(reason),
   });
-  const reader = toChunks(source, "chat").pipeThrough(new NdjsonEncoderStream()).getReader();
+  const reader = ollamaStream(source, options("chat")).getReader();
   const first = await reader.read();
   assert.equal(JSON.parse(decoder.decode(first.value)).message.content, "Hello");
   await reader.cancel(new Error("client went away"));
@@ -449,8 +441,7 @@ Deno.test("a client that stops reading cancels the upstream byte source", async 
 });
 
 Deno.test("collectResponse gathers a chat stream into one object", async () => {
-  const chunks = toChunks(byteSource([fixtureBytes("reasoning_content")]), "chat");
-  const reply = await collectResponse("chat", chunks);
+  const reply = await collectResponse("chat", byteSource([fixtureBytes("reasoning_content")]));
   assert.deepEqual(reply, {
     model: MODEL,
     created_at: CREATED_AT,
@@ -471,8 +462,7 @@ Deno.test("collectResponse gathers a chat stream into one object", async () => {
 });
 
 Deno.test("collectResponse gathers a generate stream, with thinking and counters", async () => {
-  const chunks = toChunks(byteSource([fixtureBytes("reasoning_field")]), "generate");
-  const reply = await collectResponse("generate", chunks);
+  const reply = await collectResponse("generate", byteSource([fixtureBytes("reasoning_field")]));
   assert.equal(reply.response, "Hi there!");
   assert.equal(reply.thinking, "We need to greet the user.");
   assert.equal(reply.done, true);
@@ -490,10 +480,7 @@ Deno.test("collectResponse gathers a generate stream, with thinking and counters
 });
 
 Deno.test("collectResponse gathers tool calls, logprobs and the length reason", async () => {
-  const calls = await collectResponse(
-    "chat",
-    toChunks(byteSource([fixtureBytes("tool_calls")]), "chat"),
-  );
+  const calls = await collectResponse("chat", byteSource([fixtureBytes("tool_calls")]));
   const message = calls.message as Line;
   assert.equal(message.content, "");
   assert.deepEqual(
@@ -505,17 +492,11 @@ Deno.test("collectResponse gathers tool calls, logprobs and the length reason", 
   );
   assert.equal(calls.eval_count, 58);
 
-  const probs = await collectResponse(
-    "chat",
-    toChunks(byteSource([fixtureBytes("logprobs")]), "chat"),
-  );
+  const probs = await collectResponse("chat", byteSource([fixtureBytes("logprobs")]));
   assert.equal((probs.message as Line).content, "Hi!");
   assert.deepEqual((probs.logprobs as Line[]).map((p) => p.token), ["Hi", "!"]);
 
-  const cut = await collectResponse(
-    "generate",
-    toChunks(byteSource([fixtureBytes("length_finish")]), "generate"),
-  );
+  const cut = await collectResponse("generate", byteSource([fixtureBytes("length_finish")]));
   assert.equal(cut.response, "Once upon a time,");
   assert.equal(cut.done_reason, "length");
 });
@@ -532,7 +513,7 @@ Deno.test("collectResponse turns a mid-stream failure into ProxyError 502", asyn
   ];
   for (const [name, kind, message] of cases) {
     await assert.rejects(
-      collectResponse(kind, toChunks(byteSource([fixtureBytes(name)]), kind)),
+      collectResponse(kind, byteSource([fixtureBytes(name)])),
       (err: unknown) => {
         assert.ok(err instanceof ProxyError, name);
         assert.equal(err.status, 502, name);

@@ -1,9 +1,11 @@
 /**
- * Tests for the conversation policy (`lib/history.ts`): the default system prompt and history
+ * Tests for the conversation policy (`lib/core/policy.ts`): the default system prompt and history
  * trimming that keeps system messages and never leaves an orphaned tool result.
  */
 import assert from "node:assert/strict";
 import { applyDefaultSystemPrompt, trimHistory } from "../../lib/core/policy.ts";
+import { textStream } from "../_fake_upstream.ts";
+import { post, startProxy } from "../_helpers.ts";
 import type { OllamaMessage } from "../../lib/doors/ollama/types.ts";
 
 const sys = (content: string): OllamaMessage => ({ role: "system", content });
@@ -141,6 +143,56 @@ Deno.test("a tool result whose assistant call was trimmed away is dropped", asyn
   for (const c of cases) {
     await t.step(c.name, () => {
       assert.deepEqual(trimHistory(c.messages, c.max), c.want);
+    });
+  }
+});
+
+Deno.test("every door's chat gets the default system prompt and the history limit upstream", async (t) => {
+  await using p = startProxy({
+    config: { default_system_prompt: "DEF", max_history_messages: 2 },
+  });
+  const CHAT = "/v1/chat/completions";
+  const model = "Qwen/Qwen3-32B-TEE";
+  const history = [user("u1"), assistant("a1"), user("u2")];
+  const cases: { name: string; path: string; body: Record<string, unknown>; want: unknown[] }[] = [
+    {
+      name: "/api/chat: no system message: default added, history trimmed",
+      path: "/api/chat",
+      body: { model, messages: history, stream: false },
+      want: [{ role: "system", content: "DEF" }, assistant("a1"), user("u2")],
+    },
+    {
+      name: "/api/chat: client system message: no default",
+      path: "/api/chat",
+      body: { model, messages: [sys("MINE"), user("u1")], stream: false },
+      want: [sys("MINE"), user("u1")],
+    },
+    {
+      name: "/api/generate: default system prompt when no system",
+      path: "/api/generate",
+      body: { model, prompt: "hi", stream: false },
+      want: [{ role: "system", content: "DEF" }, user("hi")],
+    },
+    {
+      name: "/api/generate: the client's system replaces the default",
+      path: "/api/generate",
+      body: { model, prompt: "hi", system: "S", stream: false },
+      want: [sys("S"), user("hi")],
+    },
+    {
+      name: "/v1/chat/completions: default added, history trimmed",
+      path: CHAT,
+      body: { model, messages: history },
+      want: [{ role: "system", content: "DEF" }, assistant("a1"), user("u2")],
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      p.upstream.enqueue(CHAT, { pieces: textStream(["ok"]) });
+      const res = await post(p, c.path, c.body);
+      assert.equal(res.status, 200);
+      await res.body?.cancel();
+      assert.deepEqual(p.upstream.calls(CHAT).at(-1)!.body!.messages, c.want);
     });
   }
 });

@@ -1,5 +1,5 @@
 /**
- * Tests for demo mode (`lib/demo.ts`, `lib/demo_answers.ts`, `--demo`): the demo upstream's wire
+ * Tests for demo mode (`lib/demo/demo.ts`, `lib/demo/answers.ts`, `--demo`): the demo upstream's wire
  * format (OpenAI SSE one event per token, tool-call deltas, reasoning first, JSON when not
  * streaming), the demo config needing no token, the whole proxy in demo mode driven by the real
  * `npm:ollama` client, and `main.ts --demo` as a process with no token in its environment.
@@ -346,4 +346,25 @@ Deno.test("main.ts --demo with no token: banner, then /api/tags lists the demo m
   }
   assert.match(child.output(), /DEMO MODE: every answer is canned/);
   assert.doesNotMatch(child.output(), /error:/);
+});
+
+Deno.test("demo mode: pull of a demo model succeeds, pull of a name the demo lacks is an error", async () => {
+  await using demo = startDemo();
+  const client = new Ollama({ host: demo.url });
+  const pulled: string[] = [];
+  for await (const part of await client.pull({ model: "demo/chat", stream: true })) {
+    pulled.push(part.status);
+  }
+  assert.equal(pulled.at(-1), "success");
+  const res = await fetch(`${demo.url}/api/pull`, {
+    method: "POST",
+    body: JSON.stringify({ model: "llama3.2", stream: false }),
+  });
+  assert.equal(res.status, 404);
+  assert.deepEqual(await res.json(), {
+    error: 'pull model manifest: model "llama3.2" is not available on Chutes.ai',
+  });
+  // The demo has no Chutes account: the status page says so instead of calling anyone.
+  const data = await (await fetch(`${demo.url}/ui/data`)).json();
+  assert.match(data.account.disabled, /^demo mode/);
 });

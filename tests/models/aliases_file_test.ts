@@ -1,5 +1,5 @@
 /**
- * The aliases file (lib/aliases_file.ts) in a temp dir: a missing file means no aliases, a
+ * The aliases file (lib/models/aliases_file.ts) in a temp dir: a missing file means no aliases, a
  * malformed one is a start-up error naming the file, saving replaces the file whole; and where
  * `loadConfig` puts it by default (beside the config file, else the working directory).
  */

@@ -37,8 +37,9 @@ Deno.test("a refused token: ERROR line with the fix, /readyz 503 saying why, sho
   const { reason } = await ready.json();
   assert.match(reason, /refused the API token \(HTTP 401.*Set CHUTES_API_TOKEN=cpk_/);
   const ui = await (await fetch(`${p.url}/ui/data`)).json();
-  assert.equal(ui.upstream.token.state, "refused");
-  assert.match(ui.upstream.token.message, /refused the API token/);
+  assert.equal(ui.upstream.token_check.state, "refused");
+  assert.equal(ui.upstream.token_valid, false);
+  assert.match(ui.upstream.token_problem, /refused the API token/);
   const all = JSON.stringify(ui) + reason + p.logs.join("\n");
   assert.ok(!all.includes(TEST_TOKEN.slice(0, 12)), "the echoed token leaked");
 });
@@ -49,6 +50,10 @@ Deno.test("an accepted token: ready, and the status data says accepted", async (
   await p.deps.catalogue.refresh();
   assert.equal((await fetch(`${p.url}/readyz`)).status, 200);
   const ui = await (await fetch(`${p.url}/ui/data`)).json();
-  assert.deepEqual(ui.upstream.token, { state: "accepted", message: "the API token is accepted" });
+  assert.deepEqual(ui.upstream.token_check, {
+    state: "accepted",
+    message: "the API token is accepted",
+  });
+  assert.equal(ui.upstream.token_valid, true);
   assert.ok(!p.logs.some((l) => / (ERROR|WARN) /.test(l)), p.logs.join("\n"));
 });

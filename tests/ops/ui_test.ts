@@ -40,6 +40,7 @@ Deno.test("/ui/data reports models, usage cost from pricing, recent requests and
     capabilities: ["completion", "tools", "thinking"],
     context_length: 40960,
     pricing: { prompt: 0.104, completion: 0.416 },
+    warmth: { state: "hot", busy: 0.42, instances: 3, source: "utilization" },
   });
   const usage = data.usage.find((u: { model: string }) => u.model === QWEN);
   assert.equal(usage.tokens_in, 10);

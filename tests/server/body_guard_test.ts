@@ -32,7 +32,7 @@ Deno.test("HTTP: a body cut short is a 400 in the route's error shape, without a
   assert.ok(!p.logs.some((l) => / ERROR |internal error|\s{4}at /.test(l)), p.logs.join("\n"));
 });
 
-Deno.test("HTTP: JSON nested 100,000 levels deep is a 400 on both doors and is never forwarded", async () => {
+Deno.test("HTTP: JSON nested 100,000 levels deep is a 400 on every door and is never forwarded", async () => {
   await using p = startProxy();
   const deep = `${"[".repeat(100_000)}${"]".repeat(100_000)}`;
   const ask = (extra: string) =>
@@ -41,12 +41,15 @@ Deno.test("HTTP: JSON nested 100,000 levels deep is a 400 on both doors and is n
     [CHAT, ask(`"x":${deep}`)],
     ["/api/chat", ask(`"options":{"stop":${deep}}`)],
     ["/api/embed", `{"model":"m","input":${deep}}`],
+    ["/v1/messages", ask(`"max_tokens":10,"metadata":{"x":${deep}}`)],
+    ["/v1/responses", `{"model":"Qwen/Qwen3-32B-TEE","input":"hi","metadata":{"x":${deep}}}`],
   ];
   for (const [path, body] of cases) {
     const res = await fetch(`${p.url}${path}`, { method: "POST", body });
     assert.equal(res.status, 400, path);
     const json = await res.json();
     const message: string = path.startsWith("/v1") ? json.error.message : json.error;
+    assert.equal(typeof message, "string", `${path}: ${JSON.stringify(json)}`);
     assert.match(message, /nested deeper than 128 levels/);
   }
   assert.equal(p.upstream.calls(CHAT).length, 0);

@@ -200,7 +200,7 @@ Deno.test("an event exactly at the cap passes at every split", async () => {
   ]);
 });
 
-/** Feeds the byte pieces straight to `SseDecoder` (UTF-8 decoding inside), as lib/pipeline.ts does. */
+/** Feeds the byte pieces straight to `SseDecoder` (UTF-8 decoding inside), as lib/core/answer.ts does. */
 function decodeBytes(pieces: Uint8Array[], maxEventChars?: number): SseItem[] {
   const items: SseItem[] = [];
   const decoder = new SseDecoder((item) => items.push(item), maxEventChars);

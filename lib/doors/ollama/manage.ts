@@ -1,11 +1,14 @@
 /**
  * Model management, answered honestly for a proxy whose models live on Chutes.ai. Pull checks that
- * the model is available (listed, a pool, or an embedding model the embeddings host accepts) and
- * reports success without pretending to download anything. Copy and delete manage local aliases
+ * the model is available (listed, a pool, or an embedding model the embeddings host accepts),
+ * downloads nothing, and for a listed Chutes model asks Chutes to warm it up: the progress lines
+ * say `warming …` until the chute is hot, then `success`, or end with an error line (the
+ * warm-up refused, or still cold at `warmup_timeout_seconds`). Copy and delete manage local aliases
  * through the catalogue, which persists them. Deleting a Chutes model or a configured alias,
  * create, push and blobs answer a JSON error saying what the proxy cannot do.
  */
-import { isPool, untagged } from "../../models/catalogue.ts";
+import { isPool, type Resolved, untagged } from "../../models/catalogue.ts";
+import { pullWithWarmup } from "./warmup.ts";
 import { jsonResponse, ProxyError } from "../../base/errors.ts";
 import { invalidField, optionalString, parseJsonObject } from "./types.ts";
 import type { CoreDeps } from "../../core/deps.ts";
@@ -40,9 +43,13 @@ const notAvailable = (name: string) =>
  * Checks that `name` can be used and returns the id it runs as upstream. Chutes does not list
  * embedding models, so an unlisted name is tried on the embeddings host with a one-word input.
  */
-async function checkAvailable(name: string, signal: AbortSignal, deps: CoreDeps): Promise<string> {
+async function checkAvailable(
+  name: string,
+  signal: AbortSignal,
+  deps: CoreDeps,
+): Promise<Resolved> {
   const resolved = await deps.catalogue.resolve(name);
-  if (resolved && (resolved.facts || isPool(name))) return resolved.upstreamId;
+  if (resolved && (resolved.facts || isPool(name))) return resolved;
   if (!deps.catalogue.live) {
     throw new ProxyError(
       503,
@@ -66,7 +73,7 @@ async function checkAvailable(name: string, signal: AbortSignal, deps: CoreDeps)
     }
     throw err;
   }
-  return upstreamId;
+  return { upstreamId };
 }
 
 function progressStream(lines: Record<string, unknown>[]): Response {
@@ -80,7 +87,12 @@ export async function handlePull(request: Request, deps: CoreDeps): Promise<Resp
   const name = requireModel(body);
   const stream = body.stream ?? true;
   if (typeof stream !== "boolean") throw invalidField("stream", "true or false", stream);
-  const upstreamId = await checkAvailable(name, request.signal, deps);
+  const resolved = await checkAvailable(name, request.signal, deps);
+  const { upstreamId } = resolved;
+  // Only a listed model of the primary upstream is a chute Chutes can warm up.
+  if (resolved.facts?.upstreamIndex === 0 && deps.warmth.enabled) {
+    return await pullWithWarmup(upstreamId, stream, request.signal, deps);
+  }
   if (!stream) return jsonResponse({ status: "success" });
   return progressStream([
     { status: "pulling manifest" },

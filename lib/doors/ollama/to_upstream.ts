@@ -1,12 +1,13 @@
 /**
  * Pure translation of checked Ollama requests into upstream OpenAI-compatible bodies: messages
  * (images → data-URL parts, tool-call arguments → JSON strings, tool results paired with call
- * ids), `think`, `format`, logprobs and the sampling parameters from the parameter table. The
- * upstream is always asked to stream with usage, so one stream path serves both reply modes.
+ * ids, an assistant turn's `thinking` → `reasoning_content`), `think`, `format`, logprobs and the
+ * sampling parameters from the parameter table. The upstream is always asked to stream with
+ * usage, so one stream path serves both reply modes. The conversation policy (default system
+ * prompt, history limit, context guard) is the core's, applied to every door alike.
  */
 import type { Config } from "../../config/config.ts";
 import { ProxyError } from "../../base/errors.ts";
-import { applyDefaultSystemPrompt, guardContext, trimHistory } from "../../core/policy.ts";
 import { toDataUrl } from "./images.ts";
 import type { ChatRequest, CommonRequest, GenerateRequest, OllamaMessage } from "./types.ts";
 import type {
@@ -24,11 +25,7 @@ export interface UpstreamRequest {
   ignored: string[];
 }
 
-type Policy = Pick<Config, "defaults" | "default_system_prompt" | "max_history_messages"> & {
-  context_guard?: Config["context_guard"];
-  /** The model's context length, when the catalogue knows it (for the context guard). */
-  contextLength?: number | undefined;
-};
+type Policy = Pick<Config, "defaults">;
 
 function userContent(msg: OllamaMessage): OpenAIMessage["content"] {
   if (!msg.images && !msg.parts) return msg.content;
@@ -55,6 +52,8 @@ export function toOpenAIMessages(messages: readonly OllamaMessage[]): OpenAIMess
   const pending: { id: string; name: string }[] = [];
   return messages.map((msg, i) => {
     const out: OpenAIMessage = { role: msg.role, content: userContent(msg) };
+    // Thinking models (Kimi K2, DeepSeek, Qwen3) reject a tool-call turn without its reasoning.
+    if (msg.role === "assistant" && msg.thinking) out.reasoning_content = msg.thinking;
     if (msg.tool_calls) {
       out.tool_calls = msg.tool_calls.map((call, k): OpenAIToolCall => {
         const id = call.id ?? `call_${i}_${k}`;
@@ -110,17 +109,9 @@ export function toOpenAIChatRequest(
   upstreamModel: string,
   policy: Policy,
 ): UpstreamRequest {
-  const history = guardContext(
-    trimHistory(
-      applyDefaultSystemPrompt(req.messages, policy.default_system_prompt),
-      policy.max_history_messages,
-    ),
-    policy.contextLength,
-    policy.context_guard ?? "off",
-  );
   const body: OpenAIChatRequest = {
     model: upstreamModel,
-    messages: toOpenAIMessages(history),
+    messages: toOpenAIMessages(req.messages),
     stream: true,
     stream_options: { include_usage: true },
   };
@@ -150,15 +141,11 @@ export function toOpenAIGenerateRequest(
     return { path: "/completions", body, ignored };
   }
   const messages: OllamaMessage[] = [];
-  const system = req.system ?? policy.default_system_prompt;
-  if (system) messages.push({ role: "system", content: system });
+  if (req.system) messages.push({ role: "system", content: req.system });
   const user: OllamaMessage = { role: "user", content: req.prompt };
   if (req.images) user.images = req.images;
   messages.push(user);
-  const chat = toOpenAIChatRequest({ ...req, messages }, upstreamModel, {
-    ...policy,
-    default_system_prompt: null,
-  });
+  const chat = toOpenAIChatRequest({ ...req, messages }, upstreamModel, policy);
   if (req.suffix) chat.ignored.push(SUFFIX_IGNORED);
   if (req.template) chat.ignored.push("template (the upstream applies its own chat template)");
   if (req.context) {

@@ -1,35 +1,44 @@
 /**
- * The OpenAI-compatible front door (`/v1/*`), for clients such as GitHub Copilot and the
- * Continue CLI that chat through it. Requests are forwarded to Chutes almost as they are: the
- * model name is resolved like on `/api/*` (tags, aliases), the server's generation defaults fill
- * fields the client left out, the default system prompt and history limit apply to chat, and
- * the server's token is used. Streams pass through byte for byte (lib/sse_relay.ts), except
- * that Chutes' bare mid-stream error line is rewritten as an SSE error event OpenAI SDKs
- * understand and its usage-only chunk is dropped unless the client asked for usage. Errors use
- * OpenAI's `{"error": {"message", "type", "param", "code"}}` shape with the upstream status.
+ * `POST /v1/chat/completions` and `POST /v1/completions`, for clients such as GitHub Copilot,
+ * OpenCode and the Continue CLI. The request is checked, then forwarded through the chat core
+ * like every door's: the model resolves like on `/api/*` (tags, aliases), capabilities are
+ * checked, the server's generation defaults fill fields the client left out, the policy (system
+ * prompt, history limit, context guard) and the `max_tokens` clamp apply, and the upstream's
+ * stream is interpreted and re-encoded in OpenAI's shape (lib/doors/openai/encode.ts) with the
+ * requested model name — so tokens are counted, Chutes' bare error lines and malformed chunks
+ * become error events, and no upstream byte reaches the client unread. Fields the proxy does not
+ * know pass to the upstream as they are.
  */
-import type { RequestContext } from "../../core/context.ts";
 import { ProxyError } from "../../base/errors.ts";
-import { postWithFallbacks } from "../../core/fallback.ts";
-import { trimHistory } from "../../core/policy.ts";
+import { collectAnswer, collectedResponse, openChat, streamAnswer } from "../../core/chat.ts";
+import type { RequestContext } from "../../core/context.ts";
 import type { CoreDeps } from "../../core/deps.ts";
+import { OpenAICollector, OpenAIEncoder, type OpenAIKind } from "./encode.ts";
 import { readBody, requireModel } from "./request.ts";
-import { OpenAISseStream } from "./sse_relay.ts";
 
-function applyChatPolicy(body: Record<string, unknown>, deps: CoreDeps): void {
+/** Checks `messages`; an assistant turn's `reasoning` goes upstream as `reasoning_content`. */
+function checkMessages(body: Record<string, unknown>): boolean {
   const messages = body.messages;
   if (!Array.isArray(messages) || messages.length === 0) {
     throw new ProxyError(400, "[] is too short - 'messages'");
   }
-  if (!messages.every((m) => m !== null && typeof m === "object" && typeof m.role === "string")) {
-    throw new ProxyError(400, "each of 'messages' must be an object with a 'role'");
-  }
-  let out = messages as { role: string }[];
-  const prompt = deps.config.default_system_prompt;
-  if (prompt && !out.some((m) => m.role === "system" || m.role === "developer")) {
-    out = [{ role: "system", content: prompt } as { role: string }, ...out];
-  }
-  body.messages = trimHistory(out, deps.config.max_history_messages);
+  let images = false;
+  messages.forEach((m, i) => {
+    if (m === null || typeof m !== "object" || typeof m.role !== "string") {
+      throw new ProxyError(400, `invalid 'messages[${i}]': expected an object with a 'role'`);
+    }
+    if (m.role === "assistant" && typeof m.reasoning === "string") {
+      // Thinking models reject a tool-call turn without its reasoning; keep it, in vLLM's name.
+      m.reasoning_content ??= m.reasoning;
+      delete m.reasoning;
+    }
+    if (Array.isArray(m.content)) {
+      images ||= m.content.some((p: unknown) =>
+        p !== null && typeof p === "object" && (p as { type?: unknown }).type === "image_url"
+      );
+    }
+  });
+  return images;
 }
 
 /** Ollama's reading of `reasoning_effort` (or `reasoning.effort`), in the values vLLM accepts. */
@@ -62,12 +71,6 @@ function mapReasoningEffort(body: Record<string, unknown>): void {
   }
 }
 
-function applyDefaults(body: Record<string, unknown>, deps: CoreDeps): void {
-  for (const [key, value] of Object.entries(deps.config.defaults)) {
-    if (value !== null && value !== undefined && !(key in body)) body[key] = structuredClone(value);
-  }
-}
-
 /** `POST /v1/chat/completions` and `POST /v1/completions`. */
 export async function handleOpenAICompletion(
   path: "/chat/completions" | "/completions",
@@ -77,48 +80,52 @@ export async function handleOpenAICompletion(
 ): Promise<Response> {
   const body = await readBody(request);
   const model = requireModel(body);
-  const resolved = await deps.catalogue.resolve(model);
-  if (!resolved) throw new ProxyError(404, `model '${model}' not found`);
-  body.model = resolved.upstreamId;
-  if (path === "/chat/completions") applyChatPolicy(body, deps);
-  mapReasoningEffort(body);
-  applyDefaults(body, deps);
-  if (resolved.facts) deps.running.touch(resolved.facts, undefined);
-  ctx.model = model;
-  const answered = await postWithFallbacks(
-    path,
-    body,
-    resolved,
-    model,
-    request.signal,
-    deps,
-    ctx.trace,
-  );
-  ctx.model = answered.name;
-  const headers: Record<string, string> = answered.fallback
-    ? { "x-proxy-fallback": `${resolved.upstreamId} -> ${answered.model.upstreamId}` }
-    : {};
+  const kind: OpenAIKind = path === "/chat/completions" ? "chat" : "text";
+  const images = kind === "chat" ? checkMessages(body) : false;
+  if (kind === "text" && typeof body.prompt !== "string" && !Array.isArray(body.prompt)) {
+    throw new ProxyError(400, "invalid 'prompt': expected a string");
+  }
   const stream = body.stream === true;
-  if (stream) ctx.startStream();
-  // Chutes always adds the usage chunk (`choices: []`); a client that did not ask for it may
-  // index `choices[0]` on every chunk (the OpenAI quickstart loop does), so it is dropped.
-  const wantsUsage =
-    (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
-  return relay(answered.response, stream, headers, (note) => ctx.end(200, note), !wantsUsage);
-}
-
-/** Hands an upstream answer to the client: SSE through the bare-line fix, JSON as it is. */
-function relay(
-  res: Response,
-  stream: boolean,
-  headers: Record<string, string>,
-  onEnd: (note?: string) => void,
-  dropUsage = false,
-): Response {
+  const includeUsage =
+    (body.stream_options as { include_usage?: unknown } | null | undefined)?.include_usage ===
+      true;
+  delete body.model;
+  delete body.stream;
+  delete body.stream_options;
+  const ignored: string[] = [];
+  if (typeof body.n === "number" && body.n > 1) {
+    ignored.push(`n (${body.n} choices asked; one is answered)`);
+  }
+  delete body.n;
+  const thinking = body.reasoning_effort !== undefined || body.reasoning !== undefined;
+  mapReasoningEffort(body);
+  const tools = Array.isArray(body.tools) && body.tools.length > 0;
+  const answer = await openChat(
+    {
+      door: "openai",
+      model,
+      path,
+      body,
+      ignored,
+      needs: { tools, vision: images, thinking },
+      relaxThinking: true,
+    },
+    deps,
+    ctx,
+    request.signal,
+  );
+  const options = {
+    kind,
+    model: answer.model,
+    includeUsage,
+    created: Math.floor(Date.now() / 1000),
+  };
   if (stream) {
-    return new Response(new OpenAISseStream(res.body!, { dropUsage, onEnd }), {
-      headers: { ...headers, "content-type": "text/event-stream", "cache-control": "no-cache" },
+    return streamAnswer(answer, (write) => new OpenAIEncoder(options, write), {
+      contentType: "text/event-stream",
     });
   }
-  return new Response(res.body, { headers: { ...headers, "content-type": "application/json" } });
+  const collector = new OpenAICollector(options);
+  await collectAnswer(answer, collector);
+  return collectedResponse(answer, collector.result());
 }

@@ -16,7 +16,7 @@ const PNG_1PX =
 Deno.test("ollama client: version, list, show, ps", async () => {
   await using p = startProxy();
   const client = new Ollama({ host: p.url });
-  assert.equal((await client.version()).version, "0.12.10");
+  assert.equal((await client.version()).version, "0.32.6");
   const { models } = await client.list();
   assert.ok(models.some((m) => m.model === `${QWEN}:latest` && m.name === `${QWEN}:latest`));
   const shown = await client.show({ model: `${QWEN}:latest` });

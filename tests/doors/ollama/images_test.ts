@@ -1,5 +1,5 @@
 /**
- * Tests for image handling (`lib/images.ts`): MIME sniffing from real file signatures built
+ * Tests for image handling (`lib/doors/ollama/images.ts`): MIME sniffing from real file signatures built
  * here byte by byte, the `image/jpeg` fallback, and data URLs.
  */
 import assert from "node:assert/strict";

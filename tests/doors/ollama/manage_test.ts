@@ -51,9 +51,10 @@ Deno.test("/api/pull: a listed model streams honest progress ending in success",
   const res = await post(p, "/api/pull", { model: `${QWEN}:latest` });
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("content-type"), "application/x-ndjson");
+  // Nothing to download; the fake's warm-up answers "hot" at once (tests/ops/warmth_test.ts has the rest).
   assert.deepEqual(await ndjson(res), [
     { status: "pulling manifest" },
-    { status: `${QWEN} runs on Chutes.ai; nothing to download` },
+    { status: `${QWEN} is hot on Chutes.ai: chute is hot, 1 instances available` },
     { status: "success" },
   ]);
   assert.equal(p.upstream.calls(EMBED).length, 0);

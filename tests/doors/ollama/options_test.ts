@@ -1,5 +1,5 @@
 /**
- * Tests for the parameter table (`lib/params.ts`): one case per Ollama option row, the "off"
+ * Tests for the parameter table (`lib/doors/ollama/options.ts`): one case per Ollama option row, the "off"
  * values that are not forwarded, options with no upstream equivalent, server defaults and how a
  * client option overrides or removes them, and 400s that name the option.
  */

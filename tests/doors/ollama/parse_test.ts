@@ -1,5 +1,5 @@
 /**
- * Tests for the boundary parsers (`lib/parse_request.ts`, `lib/ollama_types.ts`): what real
+ * Tests for the boundary parsers (`lib/doors/ollama/parse.ts`, `lib/doors/ollama/types.ts`): what real
  * clients send is accepted, and everything else is a 400 whose message names the field, using
  * Ollama's own wording where Ollama has one.
  */

@@ -1,6 +1,7 @@
 /**
  * Tests for the pure translation of Ollama requests into upstream bodies
- * (`lib/translate_request.ts`). Each case asserts the exact upstream body, because that body is
+ * (`lib/doors/ollama/to_upstream.ts`); the conversation policy (default
+ * system prompt, history limit) is the core's, tested in tests/core/policy_test.ts. Each case asserts the exact upstream body, because that body is
  * what Chutes validates: arguments as JSON strings, tool results paired with call ids, thinking
  * switches, response formats and the sampling parameters.
  */
@@ -344,37 +345,7 @@ Deno.test("tools are forwarded; stream and include_usage cannot be overridden", 
   });
 });
 
-Deno.test("chat applies the default system prompt and history trimming", async (t) => {
-  const policy: Policy = { ...POLICY, default_system_prompt: "DEF", max_history_messages: 2 };
-  const cases: { name: string; messages: OllamaMessage[]; want: unknown[] }[] = [
-    {
-      name: "no system message: default added, history trimmed",
-      messages: [
-        { role: "user", content: "u1" },
-        { role: "assistant", content: "a1" },
-        { role: "user", content: "u2" },
-      ],
-      want: [
-        { role: "system", content: "DEF" },
-        { role: "assistant", content: "a1" },
-        { role: "user", content: "u2" },
-      ],
-    },
-    {
-      name: "client system message: no default",
-      messages: [{ role: "system", content: "MINE" }, { role: "user", content: "u1" }],
-      want: [{ role: "system", content: "MINE" }, { role: "user", content: "u1" }],
-    },
-  ];
-  for (const c of cases) {
-    await t.step(c.name, () => {
-      assert.deepEqual(toOpenAIChatRequest(chat(c.messages), MODEL, policy).body.messages, c.want);
-    });
-  }
-});
-
 Deno.test("generate: system, prompt and images become messages", async (t) => {
-  const withDefault: Policy = { ...POLICY, default_system_prompt: "DEF" };
   const cases: { name: string; req: GenerateRequest; policy: Policy; messages: unknown[] }[] = [
     {
       name: "prompt only",
@@ -386,18 +357,6 @@ Deno.test("generate: system, prompt and images become messages", async (t) => {
       name: "system and prompt",
       req: generate({ system: "S" }),
       policy: POLICY,
-      messages: [{ role: "system", content: "S" }, { role: "user", content: "hi" }],
-    },
-    {
-      name: "default system prompt when no system",
-      req: generate({}),
-      policy: withDefault,
-      messages: [{ role: "system", content: "DEF" }, { role: "user", content: "hi" }],
-    },
-    {
-      name: "client system replaces the default",
-      req: generate({ system: "S" }),
-      policy: withDefault,
       messages: [{ role: "system", content: "S" }, { role: "user", content: "hi" }],
     },
     {

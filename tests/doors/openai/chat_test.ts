@@ -2,7 +2,8 @@
  * The OpenAI front door driven by the real `openai` client (npm:openai) and raw fetch: models,
  * chat (stream and not), tool calls, completions, embeddings, the server's defaults and system
  * prompt, OpenAI-shaped errors with the upstream status, Chutes' bare mid-stream error line,
- * and a disconnect that cancels the upstream.
+ * and a disconnect that cancels the upstream. Answers go through the chat core: the upstream is
+ * always asked to stream, and its stream is re-encoded with the requested model name.
  */
 import assert from "node:assert/strict";
 import OpenAI from "openai";
@@ -21,13 +22,14 @@ function client(url: string): OpenAI {
   return new OpenAI({ baseURL: `${url}/v1`, apiKey: "unused-by-proxy", maxRetries: 0 });
 }
 
+/** The upstream's stream of "Hello!" with usage 5/2. */
 const completion = {
-  id: "chatcmpl-9",
-  object: "chat.completion",
-  created: 1750000000,
-  model: QWEN,
-  choices: [{ index: 0, message: { role: "assistant", content: "Hello!" }, finish_reason: "stop" }],
-  usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 },
+  pieces: sse([
+    chunk({ role: "assistant", content: "" }),
+    chunk({ content: "Hello!" }),
+    chunk({}, "stop"),
+    usage(5, 2),
+  ]),
 };
 
 Deno.test("openai: models.list mirrors /api/tags; retrieve accepts ids with a slash", async () => {
@@ -57,7 +59,7 @@ Deno.test("openai: chat is forwarded with the resolved model, server defaults an
       aliases: { q: QWEN },
     },
   });
-  p.upstream.enqueue(CHAT, { json: completion });
+  p.upstream.enqueue(CHAT, completion);
   const res = await client(p.url).chat.completions.create({
     model: "q:latest",
     messages: [{ role: "user", content: "hi" }],
@@ -65,12 +67,15 @@ Deno.test("openai: chat is forwarded with the resolved model, server defaults an
   });
   assert.equal(res.choices[0]!.message.content, "Hello!");
   assert.equal(res.usage?.total_tokens, 7);
+  assert.equal(res.model, "q:latest", "the requested name is echoed");
   const sent = p.upstream.calls(CHAT)[0]!;
   assert.deepEqual(sent.body, {
     model: QWEN,
     messages: [{ role: "system", content: "Be kind." }, { role: "user", content: "hi" }],
     temperature: 0.9,
     top_k: 40,
+    stream: true,
+    stream_options: { include_usage: true },
   });
   assert.equal(sent.headers.get("authorization"), `Bearer ${TEST_TOKEN}`);
 });
@@ -163,23 +168,26 @@ Deno.test("openai: Chutes' bare mid-stream error line reaches the client as an e
   await assert.rejects(async () => {
     for await (const part of stream) seen.push(part.choices[0]?.delta.content ?? "");
   }, /Unhandled exception during response stream/);
-  assert.deepEqual(seen, ["par"]);
+  // The role chunk first (as vLLM sends it), then the text.
+  assert.deepEqual(seen, ["", "par"]);
 });
 
 Deno.test("openai: completions and embeddings are forwarded", async () => {
   await using p = startProxy();
-  p.upstream.enqueue("/v1/completions", {
-    json: {
-      id: "cmpl-1",
-      object: "text_completion",
-      created: 1,
-      model: QWEN,
-      choices: [{ index: 0, text: " world", finish_reason: "stop" }],
-    },
+  const text = (t: string, finish: string | null = null) => ({
+    id: "cmpl-1",
+    object: "text_completion",
+    created: 1,
+    model: QWEN,
+    choices: [{ index: 0, text: t, finish_reason: finish }],
   });
+  p.upstream.enqueue("/v1/completions", { pieces: sse([text(" wor"), text("ld", "stop")]) });
   const done = await client(p.url).completions.create({ model: `${QWEN}:latest`, prompt: "hello" });
   assert.equal(done.choices[0]!.text, " world");
+  assert.equal(done.choices[0]!.finish_reason, "stop");
+  assert.equal(done.model, `${QWEN}:latest`);
   assert.equal(p.upstream.calls("/v1/completions")[0]!.body!.model, QWEN);
+  assert.equal(p.upstream.calls("/v1/completions")[0]!.body!.prompt, "hello");
   p.upstream.enqueue("/v1/embeddings", {
     json: {
       object: "list",
@@ -213,34 +221,59 @@ Deno.test("openai: a client that leaves a stream cancels the upstream request", 
   assert.equal(p.upstream.cancelledStreams, 1);
 });
 
-Deno.test("openai: a plain text stream passes through byte for byte when usage was asked for", async () => {
-  await using p = startProxy();
-  const pieces = textStream(["a", "b"]);
-  p.upstream.enqueue(CHAT, { pieces });
+/** The `data:` payloads of an SSE body, parsed (`[DONE]` kept as the string). */
+function events(text: string): unknown[] {
+  return text.split("\n\n").filter((e) => e !== "").map((e) => {
+    assert.ok(e.startsWith("data: "), e);
+    const data = e.slice("data: ".length);
+    return data === "[DONE]" ? data : JSON.parse(data);
+  });
+}
+
+Deno.test("openai: a text stream is re-encoded with the requested model, usage when asked, then [DONE]", async () => {
+  await using p = startProxy({ config: { aliases: { q: QWEN } } });
+  p.upstream.enqueue(CHAT, { pieces: textStream(["a", "b"]) });
   const res = await post(p, "/v1/chat/completions", {
     ...ASK,
+    model: "q",
     stream: true,
     stream_options: { include_usage: true },
   });
   assert.equal(res.headers.get("content-type"), "text/event-stream");
-  assert.equal(await res.text(), pieces.join(""));
+  const got = events(await res.text()) as Record<string, unknown>[];
+  assert.equal(got.at(-1), "[DONE]");
+  const chunks = got.slice(0, -1) as {
+    id: string;
+    object: string;
+    model: string;
+    choices: { delta?: Record<string, unknown>; finish_reason: string | null }[];
+    usage?: Record<string, number>;
+  }[];
+  for (const c of chunks) {
+    assert.equal(c.model, "q");
+    assert.equal(c.object, "chat.completion.chunk");
+    assert.equal(c.id, chunks[0]!.id);
+  }
+  assert.deepEqual(chunks.map((c) => c.choices[0]?.delta), [
+    { role: "assistant", content: "" },
+    { content: "a" },
+    { content: "b" },
+    {},
+    undefined,
+  ]);
+  assert.equal(chunks[3]!.choices[0]!.finish_reason, "stop");
+  assert.deepEqual(chunks[4]!.choices, []);
+  assert.deepEqual(chunks[4]!.usage, { prompt_tokens: 10, completion_tokens: 2, total_tokens: 12 });
 });
 
-Deno.test("openai: without include_usage the usage-only chunk Chutes adds is dropped", async () => {
+Deno.test("openai: without include_usage no usage-only chunk is sent", async () => {
   await using p = startProxy();
-  const pieces = textStream(["a", "b"]);
-  p.upstream.enqueue(CHAT, { pieces });
-  const res = await post(p, "/v1/chat/completions", {
-    ...ASK,
-    stream: true,
-  });
-  const usageLine = pieces.find((piece) => piece.includes('"choices":[]'))!;
-  // The event's data line goes; its blank line stays (an empty event, which SSE parsers skip).
-  assert.equal(
-    await res.text(),
-    pieces.map((piece) => piece === usageLine ? "\n" : piece).join(""),
-  );
-  p.upstream.enqueue(CHAT, { pieces });
+  p.upstream.enqueue(CHAT, { pieces: textStream(["a", "b"]) });
+  const res = await post(p, "/v1/chat/completions", { ...ASK, stream: true });
+  const got = events(await res.text()) as { choices?: unknown[] }[];
+  assert.equal(got.at(-1), "[DONE]");
+  for (const e of got.slice(0, -1)) assert.equal(e.choices?.length, 1);
+  p.upstream.enqueue(CHAT, { pieces: textStream(["a", "b"]) });
   const stream = await client(p.url).chat.completions.create({ ...ASK, stream: true });
   let text = "";
   for await (const part of stream) text += part.choices[0]!.delta.content ?? "";
@@ -256,7 +289,7 @@ Deno.test("openai: reasoning_effort is mapped as Ollama reads it; unknown values
     ["none", { chat_template_kwargs: { thinking: false, enable_thinking: false } }],
   ];
   for (const [effort, expected] of cases) {
-    p.upstream.enqueue(CHAT, { json: completion });
+    p.upstream.enqueue(CHAT, completion);
     await (await post(p, "/v1/chat/completions", {
       ...ASK,
       reasoning_effort: effort,
