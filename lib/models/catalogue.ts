@@ -21,8 +21,8 @@ import { isPool, sha256Hex, tagged, untagged } from "./names.ts";
 
 export { isPool, tagged, untagged };
 
-/** On-demand listings (a name not found before any list, a stale `/readyz`): 1 a second at most. */
-const RETRY_GAP_MS = 1000;
+/** On-demand listings (a name not found before any list, a stale `/readyz`): 4 a second at most. */
+const RETRY_GAP_MS = 250;
 const RETRY_WAIT_MS = 5000; // how long a name not found waits for one before passing through
 
 /** How a requested name resolved. `facts` is absent for pass-through names. */
@@ -193,7 +193,7 @@ export class Catalogue {
       : "no model list yet: model names pass through to the upstream unchecked";
   }
 
-  /** Refreshes a list older than `maxAgeMs` (not tried in the last second), waiting `waitMs` at most. */
+  /** Refreshes a list older than `maxAgeMs` (unless just tried), waiting `waitMs` at most. */
   async refreshIfOlder(maxAgeMs: number, waitMs: number): Promise<void> {
     const tried = this.#d.now() - this.#fetchedAt < RETRY_GAP_MS;
     if (this.ageMs <= maxAgeMs || (tried && !this.#refreshing)) return;

@@ -75,7 +75,7 @@ Deno.test("/api/pull right after the upstream came back succeeds: a name not fou
   p.upstream.modelsReply = { status: 503, json: { detail: "down" } };
   await p.deps.catalogue.refresh();
   p.upstream.modelsReply = undefined;
-  await new Promise((r) => setTimeout(r, 1100)); // at most one on-demand listing a second
+  await new Promise((r) => setTimeout(r, 300)); // at most one on-demand listing per 250 ms
   const pull = await fetch(`${p.url}/api/pull`, {
     method: "POST",
     body: JSON.stringify({ model: "Qwen/Qwen3-32B-TEE", stream: false }),
