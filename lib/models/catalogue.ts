@@ -19,7 +19,7 @@ import type { UpstreamModel } from "../upstream/wire.ts";
 import { globsToRegExps, wanted } from "./listing.ts";
 import { isPool, sha256Hex, tagged, untagged } from "./names.ts";
 
-export { isPool, tagged, untagged };
+export { isPool, tagged, untagged }; // where the doors have always found them
 
 /** On-demand listings (a name not found before any list, a stale `/readyz`): 4 a second at most. */
 const RETRY_GAP_MS = 250;
