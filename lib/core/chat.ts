@@ -11,6 +11,7 @@
  * the status page through the request context.
  */
 import { jsonResponse, ProxyError } from "../base/errors.ts";
+import { noteHeader } from "../base/headers.ts";
 import { redact } from "../base/log.ts";
 import type { Resolved } from "../models/catalogue.ts";
 import { AnswerStream, type EndNote, readWholeAnswer, type UpstreamReading } from "./answer.ts";
@@ -136,12 +137,6 @@ function applyPolicy(plan: ChatPlan, resolved: Resolved, deps: CoreDeps): void {
   }
 }
 
-/** A header value from notes that may carry client text: printable Latin-1 only, bounded. */
-function headerValue(notes: readonly string[]): string {
-  const text = notes.join(", ").replace(/[^\x20-\x7e\xa0-\xff]/g, "?");
-  return text.length > 2000 ? `${text.slice(0, 2000)}...` : text;
-}
-
 /**
  * A 200 that is not an event stream (an HTML error page from a proxy in the way, a JSON object)
  * is a failure before the first byte: 502 with what the upstream sent, redacted.
@@ -203,7 +198,7 @@ export async function openChat(
   if (answered.fallback) {
     headers["x-proxy-fallback"] = `${resolved.upstreamId} -> ${answered.model.upstreamId}`;
   }
-  if (plan.ignored.length > 0) headers["x-proxy-ignored-options"] = headerValue(plan.ignored);
+  if (plan.ignored.length > 0) headers["x-proxy-ignored-options"] = noteHeader(plan.ignored);
   const estimate = promptEstimate(body);
   return {
     model: answered.name,
