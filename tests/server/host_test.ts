@@ -118,3 +118,17 @@ Deno.test("HTTP: bound beyond loopback without allowed_hosts, any Host is served
   const res = await exchange(p.url, { path: "/api/version", headers: { host: "evil.example" } });
   assert.equal(res.status, 200);
 });
+
+Deno.test("PROXY_ALLOWED_HOSTS lists names as allowed_hosts does; the compose file sets it", async () => {
+  const { configFromEnv } = await import("../../lib/config/env.ts");
+  const listed = configFromEnv({ PROXY_ALLOWED_HOSTS: " proxy, *.lan ,," }).allowed_hosts;
+  assert.deepEqual(listed, ["proxy", "*.lan"]);
+  // In a container the proxy binds 0.0.0.0: with the listed name the rebinding guard is on.
+  const check = new HostCheck("0.0.0.0", listed as string[]);
+  assert.equal(check.enabled, true);
+  assert.equal(check.permits("proxy:11434"), true);
+  assert.equal(check.permits("localhost:11434"), true);
+  assert.equal(check.permits("evil.example"), false);
+  const compose = await Deno.readTextFile(new URL("../../deploy/compose.yaml", import.meta.url));
+  assert.match(compose, /PROXY_ALLOWED_HOSTS: proxy\n/);
+});
