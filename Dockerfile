@@ -37,4 +37,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
   CMD ["deno", "eval", "const port = parseInt(Deno.env.get('OLLAMA_HOST')?.split(':').at(-1) ?? '') || 11434; const res = await fetch('http://127.0.0.1:' + port + '/'); Deno.exit(res.ok ? 0 : 1)"]
 
 # The flags of `deno task start` (the V8 flag: README, "Performance").
-CMD ["run", "--unstable-no-legacy-abort", "--v8-flags=--max-semi-space-size=2", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "/app/main.ts"]
+CMD ["run", "--unstable-no-legacy-abort", "--v8-flags=--max-semi-space-size=2", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "--allow-sys=hostname", "/app/main.ts"]

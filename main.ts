@@ -3,13 +3,15 @@
  * `--check` checks the setup and exits instead; `--demo` serves the built-in demo upstream.
  */
 import { type AliasStore, memoryAliasStore, openAliasFile } from "./lib/models/aliases_file.ts";
-import { createApp } from "./lib/app.ts";
+import { createApp, startBackground } from "./lib/app.ts";
 import { exposureWarning } from "./lib/server/auth.ts";
 import { checkExitCode, checkSetup, formatCheckReport } from "./lib/cli/check.ts";
 import { type ConfigInputs, loadConfig, parseFlags, USAGE } from "./lib/config/sources.ts";
 import type { Config } from "./lib/config/config.ts";
 import { demoFetch } from "./lib/demo/demo.ts";
 import { ConfigError } from "./lib/config/values.ts";
+import { startServer } from "./lib/server/serve.ts";
+import { Shutdown } from "./lib/server/shutdown.ts";
 import { versionText } from "./lib/cli/version.ts";
 import { UsageStore } from "./lib/ops/usage_store.ts";
 import { createLogger } from "./lib/base/log.ts";
@@ -84,40 +86,41 @@ async function main(): Promise<number> {
     ...(usageStore ? { usageStore } : {}),
   });
   if (demo) deps.log.warn(DEMO_BANNER);
-  const server = Deno.serve({
-    hostname: config.host,
-    port: config.port,
-    onListen: ({ hostname, port }) => {
-      deps.log.info(
-        `ollama-chutes-proxy listening on http://${
-          hostname.includes(":") ? `[${hostname}]` : hostname
-        }:${port} ` +
-          `→ ${demo ? "the built-in demo upstream (DEMO MODE)" : config.base_url} ` +
-          `(config: ${configPath ?? "none"}, aliases: ${aliasStore.where}, usage: ${usage.where}` +
-          `${config.debug ? ", debug" : ""})`,
-      );
-    },
-  }, handler);
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = startServer({
+      host: config.host,
+      port: config.port,
+      log: deps.log,
+      onListen: ({ hostname, port }) => {
+        const at = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+        const to = demo ? "the built-in demo upstream (DEMO MODE)" : config.base_url;
+        deps.log.info(
+          `ollama-chutes-proxy listening on ${at} → ${to} (config: ${configPath ?? "none"}, ` +
+            `aliases: ${aliasStore.where}, usage: ${usage.where}${config.debug ? ", debug" : ""})`,
+        );
+      },
+    }, handler);
+  } catch (err) {
+    return startupFailure(err);
+  }
   const warning = exposureWarning(config.host, config.api_keys);
   if (warning) deps.log.warn(warning);
-  void deps.catalogue.refresh();
-  let stopping = false;
-  const stop = () => {
-    if (stopping) {
-      deps.log.warn("second signal: cutting open streams now");
-      shutdown.abort();
-      return;
-    }
-    stopping = true;
-    const grace = config.shutdown_grace_seconds;
-    deps.log.info(`shutting down: no new connections; open streams get ${grace} s to finish`);
-    const timer = setTimeout(() => shutdown.abort(), grace * 1000);
-    void server.shutdown().finally(() => clearTimeout(timer));
-  };
-  Deno.addSignalListener("SIGINT", stop);
+  void startBackground(deps, shutdown.signal, { checkToken: !demo });
+  // Deno.serve cannot drop its connections once a graceful shutdown began, so the end of the
+  // shutdown is the end of the process: a client that stopped reading cannot hold it open.
+  const { promise: closed, resolve: close } = Promise.withResolvers<void>();
+  const stop = new Shutdown({
+    graceMs: config.shutdown_grace_seconds * 1000,
+    drain: () => server.shutdown(),
+    cut: () => shutdown.abort(),
+    close,
+    log: deps.log,
+  });
+  Deno.addSignalListener("SIGINT", () => stop.signal("SIGINT"));
   // SIGTERM (systemd, docker stop) does not exist on Windows.
-  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
-  await server.finished;
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", () => stop.signal("SIGTERM"));
+  await Promise.race([server.finished, closed]);
   usage.close();
   return 0;
 }

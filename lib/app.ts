@@ -9,11 +9,12 @@ import { KeyCheck } from "./server/auth.ts";
 import { Catalogue } from "./models/catalogue.ts";
 import type { Config } from "./config/config.ts";
 import { CorsPolicy } from "./server/cors.ts";
+import { HostCheck, machineHostname } from "./server/host.ts";
 import { createLogger, type LogSink } from "./base/log.ts";
 import { DEFAULT_RETRY } from "./upstream/retry.ts";
 import { Metrics } from "./base/metrics.ts";
 import { RunningModels } from "./models/running.ts";
-import { createHandler, type ServerDeps } from "./server/router.ts";
+import { createHandler, type Handler, type ServerDeps } from "./server/router.ts";
 import { ANTHROPIC_ROUTES } from "./doors/anthropic/routes.ts";
 import { OLLAMA_ROUTES } from "./doors/ollama/routes.ts";
 import { OPENAI_ROUTES } from "./doors/openai/routes.ts";
@@ -30,6 +31,8 @@ import { fetchTransport, type Transport } from "./upstream/transport.ts";
 import { undiciTransport } from "./upstream/undici.ts";
 import { MergedListing } from "./models/listing.ts";
 import { type Clock, systemClock } from "./base/clock.ts";
+import { TokenCheck } from "./models/token_check.ts";
+import { keepFresh } from "./models/freshness.ts";
 
 /** Optional replacements for the outside world. */
 export interface AppOptions {
@@ -59,7 +62,7 @@ export function createApp(
   options: AppOptions = {},
 ): {
   deps: ServerDeps;
-  handler: (request: Request, info?: { remoteAddr?: Deno.Addr }) => Promise<Response>;
+  handler: Handler;
   usage: UsageStore;
   close: () => Promise<void>;
 } {
@@ -141,10 +144,17 @@ export function createApp(
       : upstreamFor(config.embed_base_url),
     catalogue,
     cors: new CorsPolicy(config.origins),
-    keys: new KeyCheck(config.api_keys),
+    hosts: new HostCheck(config.host, config.allowed_hosts, machineHostname()),
+    keys: new KeyCheck(config.api_keys, options.sleep ? { wait: options.sleep } : {}),
     keyNames: new KeyNames(config.api_keys.length > 0, config.key_names),
     metrics,
     running: new RunningModels(wallNow),
+    tokenCheck: new TokenCheck({
+      baseUrl: config.base_url,
+      token: config.api_token,
+      fetch: options.fetch ?? fetch,
+      log,
+    }),
     clock: options.clock ?? systemClock,
     log,
     secrets,
@@ -174,4 +184,24 @@ export function createApp(
     close: () => transport.close(),
     usage,
   };
+}
+
+/**
+ * Starts the app's background work, which ends when `signal` aborts: the catalogue kept fresh
+ * (lib/models/freshness.ts; every `catalogue_ttl_seconds`, 30 s at least, and retried with
+ * backoff after a failure) and, unless `checkToken` is false (demo mode), the one token check.
+ */
+export function startBackground(
+  deps: ServerDeps,
+  signal: AbortSignal,
+  options: { checkToken?: boolean; firstRetryMs?: number } = {},
+): Promise<unknown> {
+  const periodMs = Math.max(deps.config.catalogue_ttl_seconds, 30) * 1000;
+  return Promise.all([
+    keepFresh(deps.catalogue, signal, {
+      periodMs,
+      ...(options.firstRetryMs ? { firstRetryMs: options.firstRetryMs } : {}),
+    }),
+    options.checkToken === false ? undefined : deps.tokenCheck.run(),
+  ]);
 }

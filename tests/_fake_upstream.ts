@@ -7,9 +7,13 @@
  * the upstream request was closed. At its root (`origin`, the proxy's `management_base_url`) it
  * also plays Chutes' management API: the account endpoints in any documented shape
  * (`ACCOUNT_SHAPES`, `useAccount`), the public utilisation list, and warm-up streams (queued per
- * path, else one `hot` line).
+ * path, else one `hot` line). The token probe (a chat request for `PROBE_MODEL`, sent by
+ * `--check` and at start-up) is answered from `probeReply` — by default Chutes' 404 for an
+ * unknown model, i.e. the token passed — and never takes a queued reply meant for a test's own
+ * chat request.
  */
 import type { UpstreamModel } from "../lib/upstream/wire.ts";
+import { PROBE_MODEL } from "../lib/models/token_check.ts";
 
 /** One request as the fake upstream saw it. */
 export interface Recorded {
@@ -130,6 +134,8 @@ export class FakeUpstream {
   models: UpstreamModel[] = structuredClone(FAKE_MODELS);
   /** Replaces the `/v1/models` answer (e.g. a 500) when set. */
   modelsReply: Reply | undefined;
+  /** The answer to every token probe (e.g. a 401 for a refused token). */
+  probeReply: Reply = { status: 404, json: { detail: `model not found: ${PROBE_MODEL}` } };
   /** The management API's account answers by path (see `ACCOUNT_PATHS`); `useAccount` sets them. */
   account = new Map<string, Reply>();
   /** The `GET /chutes/utilization` answer. */
@@ -183,7 +189,7 @@ export class FakeUpstream {
     return `${this.#scheme}://127.0.0.1:${this.#server.addr.port}/v1`;
   }
 
-  /** Queues a reply for the next request to `path` (e.g. `/v1/chat/completions`). */
+  /** Queues a reply (or a function of the request) for the next request to `path`. */
   enqueue(path: string, reply: Reply | ReplyFor): void {
     const queue = this.#queues.get(path) ?? [];
     queue.push(reply);
@@ -213,12 +219,14 @@ export class FakeUpstream {
     } catch {
       body = { _unparsed: text };
     }
-    this.requests.push({ method: request.method, path, headers: request.headers, body });
+    const recorded = { method: request.method, path, headers: request.headers, body };
+    this.requests.push(recorded);
     if (path === "/v1/models" && request.method === "GET") {
       return this.#reply(this.modelsReply ?? { json: { object: "list", data: this.models } });
     }
+    if (body?.model === PROBE_MODEL) return this.#reply(this.probeReply);
     const queued = this.#queues.get(path)?.shift();
-    const reply = (typeof queued === "function" ? queued(this.requests.at(-1)!) : queued) ??
+    const reply = (typeof queued === "function" ? queued(recorded) : queued) ??
       this.#management(path, request.method);
     if (!reply) {
       return Response.json({ detail: `fake upstream: nothing queued for ${path}` }, {

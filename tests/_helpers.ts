@@ -6,6 +6,7 @@ import type { AliasStore } from "../lib/models/aliases_file.ts";
 import { type AppOptions, createApp } from "../lib/app.ts";
 import { type Config, validateConfig } from "../lib/config/config.ts";
 import type { ServerDeps } from "../lib/server/router.ts";
+import { startServer } from "../lib/server/serve.ts";
 import { FakeUpstream } from "./_fake_upstream.ts";
 import type { Clock } from "../lib/base/clock.ts";
 import type { UsageStore } from "../lib/ops/usage_store.ts";
@@ -73,7 +74,7 @@ export function startProxy(
     },
   });
   const { deps, handler } = app;
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handler);
+  const server = startServer({ host: "127.0.0.1", port: 0, log: deps.log }, handler);
   const close = async () => {
     await server.shutdown();
     await app.close();

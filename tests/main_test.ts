@@ -1,10 +1,12 @@
 /**
  * Tests for the entry point (`main.ts`) run as a real process: `--help`, start-up errors, and a
  * debug-mode start on port 0 in front of an unreachable upstream that still answers `/api/tags`
- * and never prints the token. Only 127.0.0.1 is contacted; the child is always killed.
+ * and never prints the token; bind problems as one line; the background work at start-up (the
+ * token check, the listing retried). Only 127.0.0.1 is contacted; the child is always killed.
  */
 import assert from "node:assert/strict";
 import { runMain, spawnMain } from "./_process.ts";
+import { FakeUpstream } from "./_fake_upstream.ts";
 
 const SECRET = "cpk_main_test_made_up.secret-do-not-print-9f8e7d";
 
@@ -72,4 +74,51 @@ Deno.test("a malformed aliases file stops the start-up with an error naming the 
   });
   assert.equal(code, 2);
   assert.match(stderr, /^error: aliases file aliases\.json: not valid JSON/m);
+});
+
+Deno.test("a port in use or an address not of this machine: one line naming it and the fix, exit 2", async () => {
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = taken.addr.port;
+  const inUse = await runMain(["--port", String(port)], { CHUTES_API_TOKEN: SECRET });
+  assert.equal(inUse.code, 2, inUse.stderr);
+  const lines = inUse.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, inUse.stderr);
+  assert.match(
+    lines[0]!,
+    new RegExp(
+      `^error: cannot listen on 127\\.0\\.0\\.1:${port}: the port is already in use .*OLLAMA_HOST=127\\.0\\.0\\.1:11435`,
+    ),
+  );
+  const foreign = await runMain(["--host", "192.0.2.1:11434"], { CHUTES_API_TOKEN: SECRET });
+  assert.equal(foreign.code, 2, foreign.stderr);
+  assert.match(
+    foreign.stderr,
+    /^error: cannot listen on 192\.0\.2\.1:11434: that is not an address of this machine/,
+  );
+  assert.equal(foreign.stderr.trim().split("\n").length, 1);
+});
+
+Deno.test("at start-up: a refused token is an ERROR line and /readyz's reason; a failed listing is retried", async () => {
+  await using upstream = FakeUpstream.start();
+  upstream.modelsReply = { status: 503, json: { detail: "booting" } };
+  upstream.probeReply = { status: 401, json: { detail: "Authentication required." } };
+  const proxy = await spawnMain(["--port", "0"], {
+    CHUTES_API_TOKEN: SECRET,
+    CHUTES_BASE_URL: upstream.url,
+  }, { prepare: (cwd) => Deno.writeTextFile(`${cwd}/config.json`, '{"retry_attempts": 1}') });
+  try {
+    const [, base] = await proxy.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/, 10_000);
+    await proxy.waitFor(/ERROR the upstream refused the API token \(HTTP 401: .*CHUTES_API_TOKEN=/);
+    await proxy.waitFor(
+      /WARN model listing failed: .*booting; no model list yet: .*retrying in 1 s/,
+    );
+    upstream.modelsReply = undefined;
+    await proxy.waitFor(/INFO model listing succeeded: 4 models/, 5000);
+    const ready = await fetch(`${base}/readyz`);
+    assert.equal(ready.status, 503);
+    assert.match((await ready.json()).reason, /refused the API token.*CHUTES_API_TOKEN/);
+  } finally {
+    await proxy.stop();
+  }
+  assert.ok(!proxy.output().includes(SECRET));
 });

@@ -1,6 +1,7 @@
 /**
  * Time sources: `now` (monotonic milliseconds, for durations) and `iso` (wall-clock timestamps
- * for `created_at`). The app passes a `Clock` down; golden tests fix it.
+ * for `created_at`). The app passes a `Clock` down; golden tests fix it. And `atMost`, a wait
+ * with a limit.
  */
 
 /** Time source: `now` in milliseconds (monotonic), `iso` for `created_at`. Fixed in golden tests. */
@@ -24,3 +25,10 @@ export const systemClock: Clock = {
     return isoText;
   },
 };
+
+/** Waits for `work`, but `ms` at most (the work goes on in the background). */
+export async function atMost(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([work, new Promise<void>((resolve) => timer = setTimeout(resolve, ms))]);
+  clearTimeout(timer);
+}

@@ -1,11 +1,13 @@
 /**
- * `--check`: tells a user whether the setup works before a client ever connects. Four steps, each
+ * `--check`: tells a user whether the setup works before a client ever connects. Five steps, each
  * a verdict with the fix when it fails: the configuration loads (its errors name the key); the
- * upstream answers `GET /models` with a model list (else the base URL, the network or DNS is
- * wrong, and the verdict says which and names the host); the token passes authentication (a probe
- * that cannot run a model); and how many models clients will see. `checkSetup` returns the steps
- * as data, `formatCheckReport` prints them; `main.ts` exits 0 when all pass, 1 otherwise. Every
- * message is redacted: the token is never printed.
+ * bind address is free (not taken by Ollama, and an address of this machine); the upstream
+ * answers `GET /models` with a model list (else the base URL, the network or DNS is wrong, and
+ * the verdict says which and names the host); the token passes authentication (the probe of
+ * lib/models/token_check.ts, which cannot run a model); and how many models clients will see.
+ * `checkSetup` returns the steps as data, `formatCheckReport` prints them; `main.ts` exits 0 when
+ * all pass, 1 otherwise. Every upstream text is redacted before it is cut: the token is never
+ * printed, not even a prefix.
  */
 import type { Config } from "../config/config.ts";
 import { type ConfigInputs, loadConfig } from "../config/sources.ts";
@@ -14,16 +16,19 @@ import { globsToRegExps, wanted } from "../models/listing.ts";
 import { ConfigError } from "../config/values.ts";
 import { type CheckOptions, headers, said, send, URL_FIX } from "./check_http.ts";
 import { checkAccount } from "./check_account.ts";
+import { probeRequest, TOKEN_FIX, tokenStateFor } from "../models/token_check.ts";
+import { bindProblem } from "../server/serve.ts";
 
 export type { CheckOptions } from "./check_http.ts";
 export { networkProblem } from "./check_http.ts";
+export { PROBE_MODEL } from "../models/token_check.ts";
 
 /** The outcome of one step; a step is skipped when an earlier failure makes it meaningless. */
 export type CheckStatus = "pass" | "fail" | "skip";
 
 /** One step's verdict, with the fix when it failed. */
 export interface CheckStep {
-  name: "config" | "upstream" | "token" | "models";
+  name: "config" | "listen" | "upstream" | "token" | "models";
   status: CheckStatus;
   message: string;
   fix?: string;
@@ -36,12 +41,6 @@ export interface CheckReport {
   account?: { where: string; lines: string[] };
 }
 
-/** The probe's model: an id no upstream can serve, so the probe never runs a model. */
-export const PROBE_MODEL = "ollama-chutes-proxy/token-check-no-such-model";
-
-const TOKEN_FIX = "Set CHUTES_API_TOKEN=cpk_... in the environment or in a .env file in this " +
-  'directory (or "api_token" in config.json), without quotes or spaces around it. Create a key ' +
-  "at https://chutes.ai (account → API keys).";
 const CONFIG_FIX = "Correct the setting named above; every key, variable and flag is listed in " +
   "the README's Configuration table and in config.example.json.";
 const LATER_FIX = "The upstream is busy or in trouble: run the check again in a few minutes.";
@@ -68,13 +67,15 @@ export async function checkSetup(
   inputs: ConfigInputs,
   options: CheckOptions = {},
 ): Promise<CheckReport> {
-  const o = { fetch: options.fetch ?? fetch, timeoutMs: options.timeoutMs ?? 15_000 };
   const secrets = [inputs.env.CHUTES_API_TOKEN ?? "", inputs.env.CHUTES_API_KEY ?? ""];
+  const clean = (text: string) => redact(text, secrets);
+  const o = { fetch: options.fetch ?? fetch, timeoutMs: options.timeoutMs ?? 15_000, clean };
   const steps: CheckStep[] = [];
   const config = await loadChecked(inputs, steps);
   let account: CheckReport["account"];
   if (config) {
     secrets.push(config.api_token, ...config.upstreams.map((u) => u.api_token ?? ""));
+    steps.push(checkListen(config));
     const accountDone = checkAccount(config, o);
     const listing = await checkListing(config, o);
     steps.push(listing.step);
@@ -86,7 +87,6 @@ export async function checkSetup(
     }
     account = await accountDone;
   }
-  const clean = (text: string) => redact(text, secrets);
   return {
     ok: steps.every((s) => s.status !== "fail"),
     ...(account ? { account: { where: account.where, lines: account.lines.map(clean) } } : {}),
@@ -110,11 +110,23 @@ async function loadChecked(inputs: ConfigInputs, steps: CheckStep[]): Promise<Co
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     steps.push(fail("config", err.message, CONFIG_FIX));
-    for (const name of ["upstream", "token", "models"] as const) {
+    for (const name of ["listen", "upstream", "token", "models"] as const) {
       steps.push(skip(name, "not checked: the configuration must load first"));
     }
     return undefined;
   }
+}
+
+function checkListen(config: Config): CheckStep {
+  const problem = bindProblem(config.host, config.port);
+  const at = `${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port}`;
+  if (problem === undefined) return pass("listen", `${at} is free to listen on`);
+  return fail(
+    "listen",
+    problem,
+    "Stop what listens there (often Ollama itself on 11434), or choose another address with " +
+      "OLLAMA_HOST=127.0.0.1:11435 (or --host / --port).",
+  );
 }
 
 function modelIds(text: string): string[] | undefined {
@@ -152,53 +164,39 @@ async function checkListing(
   return { step: pass("upstream", `${url} answered with a list of ${ids.length} models`), ids };
 }
 
-/**
- * Verifies the token without spending quota: `POST /chat/completions` for `PROBE_MODEL`, a model
- * that cannot exist, with `max_tokens: 1`. Chutes authenticates before it looks the model up
- * (chutes-api, `hostname_invocation`: 401 "Authentication required." comes first, the 404
- * "model not found: …" after it), so 401/403 means the token is bad, while 400/404/422 mean the
- * request passed authentication and was refused for its model or body: no model ran and no
- * quota was used. An upstream without authentication (a local vLLM) answers 404 and passes too.
- */
+/** Verifies the token without spending quota (lib/models/token_check.ts says how). */
 async function checkToken(config: Config, o: Required<CheckOptions>): Promise<CheckStep> {
-  const url = `${config.base_url}/chat/completions`;
-  const body = {
-    model: PROBE_MODEL,
-    messages: [{ role: "user", content: "ping" }],
-    max_tokens: 1,
-    stream: false,
-  };
-  const init = {
-    method: "POST",
-    headers: headers(config, "application/json"),
-    body: JSON.stringify(body),
-  };
+  const { url, init } = probeRequest(config.base_url, config.api_token, "check");
   const answer = await send(url, init, o);
   if (!("status" in answer)) return fail("token", answer.message, answer.fix);
   const { status } = answer;
-  if (status === 401 || status === 403) {
-    return fail(
-      "token",
-      `the upstream refused the API token (HTTP ${status}${said(answer)})`,
-      TOKEN_FIX,
-    );
+  switch (tokenStateFor(status)) {
+    case "refused":
+      return fail(
+        "token",
+        `the upstream refused the API token (HTTP ${status}${said(answer)})`,
+        TOKEN_FIX,
+      );
+    case "accepted":
+      return pass(
+        "token",
+        `the API token is accepted (a probe for a made-up model passed authentication; HTTP ${status}, nothing ran)`,
+      );
+    case "unpaid":
+      return fail(
+        "token",
+        `the API token is accepted, but the account cannot pay for requests (HTTP 402${
+          said(answer)
+        })`,
+        "Add balance to the Chutes account, or wait until the quota resets.",
+      );
+    default:
+      return fail(
+        "token",
+        `the token could not be verified: HTTP ${status}${said(answer)}`,
+        LATER_FIX,
+      );
   }
-  if (status === 400 || status === 404 || status === 422 || (status >= 200 && status < 300)) {
-    return pass(
-      "token",
-      `the API token is accepted (a probe for a made-up model passed authentication; HTTP ${status}, nothing ran)`,
-    );
-  }
-  if (status === 402) {
-    return fail(
-      "token",
-      `the API token is accepted, but the account cannot pay for requests (HTTP 402${
-        said(answer)
-      })`,
-      "Add balance to the Chutes account, or wait until the quota resets.",
-    );
-  }
-  return fail("token", `the token could not be verified: HTTP ${status}${said(answer)}`, LATER_FIX);
 }
 
 function countModels(config: Config, ids: string[]): CheckStep {

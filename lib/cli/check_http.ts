@@ -11,6 +11,8 @@ import { PROXY_VERSION } from "../base/version.ts";
 export interface CheckOptions {
   fetch?: typeof fetch;
   timeoutMs?: number;
+  /** Redacts an upstream text as it arrives, before anything cuts it. */
+  clean?: (text: string) => string;
 }
 
 /** The fix for a wrong base URL. */
@@ -33,13 +35,14 @@ export type Problem = { message: string; fix: string };
 export async function send(
   url: string,
   init: RequestInit,
-  o: Required<CheckOptions>,
+  o: Required<Omit<CheckOptions, "clean">> & Pick<CheckOptions, "clean">,
 ): Promise<HttpAnswer | Problem> {
   const signal = AbortSignal.timeout(o.timeoutMs);
   try {
     const res = await o.fetch(url, { ...init, signal });
     const contentType = res.headers.get("content-type") ?? "";
-    return { status: res.status, contentType, text: await res.text() };
+    const text = await res.text();
+    return { status: res.status, contentType, text: o.clean ? o.clean(text) : text };
   } catch (err) {
     return networkProblem(url, err, signal.aborted ? o.timeoutMs : undefined);
   }

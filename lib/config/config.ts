@@ -4,6 +4,7 @@
  * passed in (`env` as a record, file text as a string) so tests never touch the process state.
  */
 import {
+  accessKeys,
   type Check,
   checkDefaults,
   checkKeyNames,
@@ -39,12 +40,14 @@ export interface Config {
   readonly embed_base_url: string;
   readonly origins: readonly string[];
   readonly api_keys: readonly string[];
+  readonly allowed_hosts: readonly string[];
   readonly aliases_file: string | null;
   readonly retry_attempts: number;
   readonly retry_max_wait_seconds: number;
   readonly first_byte_timeout_seconds: number;
   readonly idle_timeout_seconds: number;
   readonly max_body_bytes: number;
+  readonly upload_timeout_seconds: number;
   readonly context_guard: "trim" | "reject" | "off";
   readonly shutdown_grace_seconds: number;
   readonly fallbacks: Readonly<Record<string, readonly string[]>>;
@@ -90,12 +93,14 @@ export const DEFAULTS: Omit<Config, "api_token" | "embed_base_url"> & {
   embed_base_url: null,
   origins: [],
   api_keys: [],
+  allowed_hosts: [],
   aliases_file: null,
   retry_attempts: 3,
   retry_max_wait_seconds: 15,
   first_byte_timeout_seconds: 120,
   idle_timeout_seconds: 120,
   max_body_bytes: 64 * 1024 * 1024,
+  upload_timeout_seconds: 60,
   context_guard: "trim",
   shutdown_grace_seconds: 10,
   fallbacks: {},
@@ -142,7 +147,8 @@ const CHECKS: Record<keyof Config, Check> = {
     Array.isArray(v) && v.every((s) => typeof s === "string")
       ? v
       : fail(k, v, "expected an array of origins"),
-  api_keys: stringList,
+  api_keys: accessKeys,
+  allowed_hosts: stringList,
   aliases_file: optionalString,
   retry_attempts: (k, v) =>
     Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 10
@@ -153,6 +159,7 @@ const CHECKS: Record<keyof Config, Check> = {
   idle_timeout_seconds: positiveSeconds,
   max_body_bytes: (k, v) =>
     Number.isInteger(v) && (v as number) >= 1024 ? v : fail(k, v, "expected a byte count >= 1024"),
+  upload_timeout_seconds: positiveSeconds,
   context_guard: (k, v) =>
     v === "trim" || v === "reject" || v === "off"
       ? v

@@ -20,6 +20,7 @@ export function configFromEnv(
   if (env.CHUTES_EMBED_BASE_URL) out.embed_base_url = env.CHUTES_EMBED_BASE_URL;
   if (env.OLLAMA_ORIGINS) out.origins = commaList(env.OLLAMA_ORIGINS);
   if (env.PROXY_API_KEYS) out.api_keys = commaList(env.PROXY_API_KEYS);
+  if (env.PROXY_ALLOWED_HOSTS) out.allowed_hosts = commaList(env.PROXY_ALLOWED_HOSTS);
   if (env.CHUTES_MANAGEMENT_BASE_URL) out.management_base_url = env.CHUTES_MANAGEMENT_BASE_URL;
   if (env.PROXY_STATE_DIR) out.state_dir = env.PROXY_STATE_DIR;
   if (env.PROXY_LOG_FORMAT) out.log_format = env.PROXY_LOG_FORMAT.trim().toLowerCase();

@@ -27,8 +27,8 @@ Options:
   --help            show this help
 
 Environment: CHUTES_API_TOKEN (or CHUTES_API_KEY), CHUTES_BASE_URL, CHUTES_EMBED_BASE_URL,
-CHUTES_MANAGEMENT_BASE_URL, OLLAMA_HOST, OLLAMA_ORIGINS, PROXY_API_KEYS, PROXY_DEBUG,
-PROXY_LOG_FORMAT, PROXY_STATE_DIR. Every other setting is a config.json key: see
+CHUTES_MANAGEMENT_BASE_URL, OLLAMA_HOST, OLLAMA_ORIGINS, PROXY_ALLOWED_HOSTS, PROXY_API_KEYS,
+PROXY_DEBUG, PROXY_LOG_FORMAT, PROXY_STATE_DIR. Every other setting is a config.json key: see
 config.example.json and the README.
 A .env file in the working directory is read too; real environment variables win over it.`;
 

@@ -76,6 +76,26 @@ export const stringList: Check = (k, v) =>
     ? v
     : fail(k, v, "expected an array of non-empty strings");
 
+/** The shortest access key accepted: a shorter one is guessable, and could appear inside words. */
+export const MIN_KEY_LENGTH = 16;
+
+/** Access keys: non-empty strings of 16+ characters; the error never prints a key. */
+export const accessKeys: Check = (k, v) => {
+  if (!Array.isArray(v) || !v.every((s) => typeof s === "string" && s.trim() !== "")) {
+    throw new ConfigError(`config "${k}": expected an array of non-empty strings`);
+  }
+  const short = v.findIndex((key: string) => key.trim().length < MIN_KEY_LENGTH);
+  if (short >= 0) {
+    throw new ConfigError(
+      `config "${k}": access key ${short + 1} of ${v.length} has ${
+        (v[short] as string).trim().length
+      } characters; keys need at least ${MIN_KEY_LENGTH} (a short key is quickly guessed). ` +
+        "Make one with: openssl rand -hex 16",
+    );
+  }
+  return v.map((key: string) => key.trim());
+};
+
 export const nonNegativeSeconds: Check = (k, v) =>
   typeof v === "number" && v >= 0 ? v : fail(k, v, "expected a number of seconds >= 0");
 export const positiveSeconds: Check = (k, v) =>

@@ -11,6 +11,7 @@
  * the status page through the request context.
  */
 import { jsonResponse, ProxyError } from "../base/errors.ts";
+import { noteHeader } from "../base/headers.ts";
 import { redact } from "../base/log.ts";
 import type { Resolved } from "../models/catalogue.ts";
 import { AnswerStream, type EndNote, readWholeAnswer, type UpstreamReading } from "./answer.ts";
@@ -20,10 +21,12 @@ import type { AnswerEncoder, AnswerEvents } from "./events.ts";
 import { postWithFallbacks } from "./fallback.ts";
 import type { InterpretOptions } from "./interpret.ts";
 import {
+  answerReserve,
   applyDefaultSystemPrompt,
-  estimateTokens,
   guardContext,
+  outputLimit,
   type PolicyMessage,
+  promptEstimate,
   trimHistory,
 } from "./policy.ts";
 
@@ -111,18 +114,20 @@ function applyPolicy(plan: ChatPlan, resolved: Resolved, deps: CoreDeps): void {
   }
   if (plan.path === "/chat/completions" && Array.isArray(body.messages)) {
     const messages = body.messages as PolicyMessage[];
+    const context = resolved.facts?.contextLength;
     body.messages = guardContext(
       trimHistory(
         applyDefaultSystemPrompt(messages, config.default_system_prompt),
         config.max_history_messages,
       ),
-      resolved.facts?.contextLength,
+      context,
       config.context_guard,
+      context ? answerReserve(context, body.max_tokens) : 0,
     );
   }
-  const limit = resolved.facts?.maxOutputTokens;
+  const limit = outputLimit(resolved, promptEstimate(body));
   const asked = body.max_tokens;
-  if (limit && typeof asked === "number" && asked > limit) {
+  if (limit !== undefined && typeof asked === "number" && asked > limit) {
     body.max_tokens = limit;
     plan.ignored.push(
       `${
@@ -130,20 +135,6 @@ function applyPolicy(plan: ChatPlan, resolved: Resolved, deps: CoreDeps): void {
       } above the model's limit (${asked} clamped to ${limit})`,
     );
   }
-}
-
-/** The prompt's tokens as the proxy estimates them: messages (or prompt) and tool definitions. */
-function promptEstimate(body: Record<string, unknown>): number {
-  const tools = Array.isArray(body.tools) ? Math.ceil(JSON.stringify(body.tools).length / 4) : 0;
-  if (typeof body.prompt === "string") return Math.ceil(body.prompt.length / 4) + tools;
-  const messages = Array.isArray(body.messages) ? body.messages as PolicyMessage[] : [];
-  return estimateTokens(messages) + tools;
-}
-
-/** A header value from notes that may carry client text: printable Latin-1 only, bounded. */
-function headerValue(notes: readonly string[]): string {
-  const text = notes.join(", ").replace(/[^\x20-\x7e\xa0-\xff]/g, "?");
-  return text.length > 2000 ? `${text.slice(0, 2000)}...` : text;
 }
 
 /**
@@ -207,7 +198,7 @@ export async function openChat(
   if (answered.fallback) {
     headers["x-proxy-fallback"] = `${resolved.upstreamId} -> ${answered.model.upstreamId}`;
   }
-  if (plan.ignored.length > 0) headers["x-proxy-ignored-options"] = headerValue(plan.ignored);
+  if (plan.ignored.length > 0) headers["x-proxy-ignored-options"] = noteHeader(plan.ignored);
   const estimate = promptEstimate(body);
   return {
     model: answered.name,

@@ -6,9 +6,11 @@
  * `X-Chutes-InvocationID` for support tickets, the access key's name, and why it failed.
  * 401, 402, 429, 5xx and streams that failed after their 200 are WARN lines; the probes,
  * `/metrics` and the status page's own requests are DEBUG lines. In `json` format the same
- * facts are fields of one object (lib/base/log_json.ts).
+ * facts are fields of one object (lib/base/log_json.ts). The model name is the client's text: it
+ * is quoted when it holds spaces or quotes, and the logger escapes control characters, so it
+ * cannot forge a field or a line.
  */
-import type { LogFields, Logger, LogLevel } from "../base/log.ts";
+import { type LogFields, type Logger, type LogLevel, logValue } from "../base/log.ts";
 import type { Metrics } from "../base/metrics.ts";
 import type { UpstreamTrace } from "../upstream/client.ts";
 
@@ -73,7 +75,7 @@ export class RequestContext {
     this.#count(status, outcome);
     const ms = (t: number) => Math.round(t - this.startedAt);
     const parts = [`${this.method} ${this.path} ${status}`];
-    if (this.model) parts.push(`model=${this.model}`);
+    if (this.model) parts.push(`model=${logValue(this.model)}`);
     if (this.trace.status !== undefined) parts.push(`upstream=${this.trace.status}`);
     if (this.trace.attempts > 1) parts.push(`attempts=${this.trace.attempts}`);
     if (this.promptTokens !== undefined || this.completionTokens !== undefined) {

@@ -10,6 +10,7 @@ import type { Metrics } from "../base/metrics.ts";
 import type { Config } from "../config/config.ts";
 import type { Catalogue } from "../models/catalogue.ts";
 import type { RunningModels } from "../models/running.ts";
+import type { TokenCheck } from "../models/token_check.ts";
 import type { Upstream } from "../upstream/client.ts";
 import type { AccountWatch } from "../models/account.ts";
 import type { Warmth } from "../models/warmth.ts";
@@ -25,6 +26,8 @@ export interface CoreDeps {
   catalogue: Catalogue;
   metrics: Metrics;
   running: RunningModels;
+  /** Whether the upstream accepts the token (checked once at start-up). */
+  tokenCheck: TokenCheck;
   clock: Clock;
   log: Logger;
   /** Every secret the proxy holds (the tokens, the access keys): redacted from all it writes. */

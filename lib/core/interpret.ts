@@ -45,12 +45,19 @@ function randomCallId(): string {
 
 const text = (v: unknown) => typeof v === "string" ? v : "";
 
+/** Upstream text in a message: at most 200 characters. */
+const short = (t: string) => t.length > 200 ? `${t.slice(0, 200)}…` : t;
+
+const isObject = (v: unknown) => v !== null && typeof v === "object" && !Array.isArray(v);
+
 /** Turns upstream SSE items into answer events for one answer. */
 export class UpstreamInterpreter {
   readonly #o: InterpretOptions;
   readonly #out: AnswerEvents;
   /** Calls by the upstream's `index`. */
   readonly #calls = new Map<number, PendingCall>();
+  /** The key of the call the last fragment belonged to. */
+  #lastKey: number | undefined;
   #finishReason: string | undefined;
   #stopSequence: string | undefined;
   #ended = false;
@@ -87,28 +94,33 @@ export class UpstreamInterpreter {
     return this.#firstTokenAt;
   }
 
-  /** Ends the answer with an error built from upstream text (redacted here, then shortened). */
+  /** Ends the answer with an error; the message is redacted again here, whatever built it. */
   fail(message: string): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#failure = message;
-    this.#out.error(message);
+    this.#failure = this.#o.redact(message);
+    this.#out.error(this.#failure);
   }
 
   #failWith(prefix: string, upstreamText: string): void {
-    const clean = this.#o.redact(upstreamText);
-    this.fail(`${prefix}${clean.length > 200 ? `${clean.slice(0, 200)}…` : clean}`);
+    this.fail(`${prefix}${short(this.#o.redact(upstreamText))}`);
+  }
+
+  /** After the finish, the answer is whole: a later failure or silence only ends it. */
+  #failOrEnd(message: string): void {
+    if (this.#finishReason !== undefined) return this.end();
+    this.fail(message);
   }
 
   /** Interprets one SSE item. */
   push(item: SseItem): void {
     if (this.#ended) return;
     if (item.kind === "oversized") {
-      return this.fail(`upstream sent a stream event larger than ${item.limit} characters`);
+      return this.#failOrEnd(`upstream sent a stream event larger than ${item.limit} characters`);
     }
     if (item.kind === "bare") {
       const message = upstreamErrorMessage(this.#o.redact(item.line));
-      return this.fail(message || "upstream sent an unreadable stream line");
+      return this.#failOrEnd(message || "upstream sent an unreadable stream line");
     }
     if (item.data === "[DONE]") {
       // No finish chunk came: gathered tool calls must still go out, not be dropped.
@@ -122,14 +134,16 @@ export class UpstreamInterpreter {
     } catch {
       parsed = undefined;
     }
+    // After the finish only the usage chunk is of use; anything else means the answer is whole.
+    if (this.#finishReason !== undefined && !isObject(parsed)) return this.end();
     // `data: null` (or any non-object) would otherwise throw below and error the whole stream.
     if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
       return this.#failWith("upstream sent malformed JSON in its stream: ", item.data);
     }
     const chunk = parsed as OpenAIChunk;
-    if (chunk.error !== undefined || chunk.detail !== undefined || chunk.object === "error") {
+    if (chunk.error != null || chunk.detail != null || chunk.object === "error") {
       const message = upstreamErrorMessage(this.#o.redact(item.data));
-      return this.fail(message || "upstream reported an error");
+      return this.#failOrEnd(message || "upstream reported an error");
     }
     this.#onChunk(chunk);
   }
@@ -142,8 +156,16 @@ export class UpstreamInterpreter {
         this.#completionTokens = usage.completion_tokens;
       }
     }
-    const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
-    if (!choice || typeof choice !== "object" || this.#finishReason !== undefined) return;
+    // The usage chunk comes last, after the finish: the answer is whole, whatever follows.
+    if (this.#finishReason !== undefined) {
+      if (usage !== null && typeof usage === "object") this.end();
+      return;
+    }
+    // Only the first choice is answered (a request for several is refused or cut to one).
+    const choice = Array.isArray(chunk.choices)
+      ? chunk.choices.find((c) => c !== null && typeof c === "object" && (c.index ?? 0) === 0)
+      : undefined;
+    if (!choice) return;
     const delta = choice.delta !== null && typeof choice.delta === "object"
       ? choice.delta
       : undefined;
@@ -177,42 +199,73 @@ export class UpstreamInterpreter {
     }
   }
 
+  /**
+   * Gathers one tool-call fragment. A call starts once its arguments begin (or at the finish),
+   * so a name sent in pieces is whole; a fragment with no index, id or name continues the last
+   * call (some upstreams number only the first fragment).
+   */
   #gather(d: ToolCallDelta): void {
-    const key = typeof d.index === "number" ? d.index : this.#calls.size;
+    const name = text(d.function?.name);
+    const id = typeof d.id === "string" && d.id !== "" ? d.id : undefined;
+    let key = typeof d.index === "number" ? d.index : undefined;
+    if (key === undefined) {
+      key = name === "" && id === undefined && this.#lastKey !== undefined
+        ? this.#lastKey
+        : this.#calls.size;
+    }
+    this.#lastKey = key;
     let call = this.#calls.get(key);
     if (!call) {
-      const id = typeof d.id === "string" && d.id !== "" ? d.id : randomCallId();
-      call = { index: this.#calls.size, id, name: "", args: "", started: false };
+      call = {
+        index: this.#calls.size,
+        id: id ?? randomCallId(),
+        name: "",
+        args: "",
+        started: false,
+      };
       this.#calls.set(key, call);
     }
-    const name = text(d.function?.name);
-    const args = text(d.function?.arguments);
     if (name !== "") call.name += name;
-    if (!call.started && call.name !== "") {
-      call.started = true;
-      this.#out.toolCallStart(call.index, call.id, call.name);
-      if (call.args !== "") this.#out.toolCallDelta(call.index, call.args);
-    }
+    const args = text(d.function?.arguments);
     if (args === "") return;
     call.args += args;
-    if (call.started) this.#out.toolCallDelta(call.index, args);
+    if (call.started) return this.#out.toolCallDelta(call.index, args);
+    if (call.name === "") return;
+    call.started = true;
+    this.#out.toolCallStart(call.index, call.id, call.name);
+    this.#out.toolCallDelta(call.index, call.args);
   }
 
-  /** The upstream finished: every gathered call is complete now. */
+  /** The upstream finished: every gathered call is complete now (or was cut by the limit). */
   #finish(reason: string): void {
-    this.#finishReason = reason;
+    // Text held back for a possible <think> goes before the calls end, never after them.
+    const rest = this.#tags.flush();
+    if (rest.content !== "" || rest.thinking !== "") {
+      this.#out.delta(rest.content, rest.thinking, undefined);
+    }
     const calls = [...this.#calls.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
     this.#calls.clear();
+    // Some tool parsers finish a tool-call turn with "stop"; clients branch on "tool_calls".
+    this.#finishReason = calls.length > 0 && reason === "stop" ? "tool_calls" : reason;
     for (const call of calls) {
       let input: unknown;
       const args = call.args.trim() === "" ? "{}" : call.args;
       try {
         input = JSON.parse(args);
       } catch {
+        input = undefined;
+      }
+      if (!isObject(input)) {
+        // Cut by the output limit: the answer ends as "length", the unfinished call left out.
+        if (reason === "length") continue;
         return this.#failWith(
-          `upstream returned tool call "${call.name}" with arguments that are not valid JSON: `,
+          `upstream returned tool call "${short(call.name)}" with arguments that are not a JSON ` +
+            "object: ",
           call.args,
         );
+      }
+      if (call.name === "") {
+        return this.#failWith("upstream returned a tool call without a name, arguments: ", args);
       }
       if (!call.started) this.#out.toolCallStart(call.index, call.id, call.name);
       this.#out.toolCallEnd({
@@ -230,10 +283,6 @@ export class UpstreamInterpreter {
     if (this.#ended) return;
     if (this.#finishReason === undefined) {
       return this.fail("upstream stream ended before the response was complete");
-    }
-    const rest = this.#tags.flush();
-    if (rest.content !== "" || rest.thinking !== "") {
-      this.#out.delta(rest.content, rest.thinking, undefined);
     }
     this.#ended = true;
     this.#summary = {

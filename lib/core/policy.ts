@@ -8,6 +8,7 @@
  * sums (a quadratic guard once froze the proxy for a minute on a 1 MB body).
  */
 import { ProxyError } from "../base/errors.ts";
+import type { Resolved } from "../models/catalogue.ts";
 
 /** A chat message as far as the policy reads it. */
 export interface PolicyMessage {
@@ -87,25 +88,38 @@ export function estimateTokens(messages: readonly PolicyMessage[]): number {
 }
 
 /**
+ * The room a conversation leaves for the answer: what the client asked for (1024 when it did
+ * not say), at most a quarter of the context.
+ */
+export function answerReserve(contextLength: number, asked: unknown): number {
+  const wanted = typeof asked === "number" && asked > 0 ? asked : 1024;
+  return Math.min(wanted, Math.floor(contextLength / 4));
+}
+
+/**
  * The context guard: when the model's context length is known and the conversation clearly
- * exceeds it, `trim` drops the oldest non-system messages until it fits (the last message is
- * always kept) and `reject` answers a 400 that says what happened; `off` sends it as it is.
+ * exceeds it (with `reserve` tokens kept for the answer), `trim` drops the oldest non-system
+ * messages until it fits (the last message is always kept) and `reject` answers a 400 that says
+ * what happened; `off` sends it as it is.
  */
 export function guardContext<M extends PolicyMessage>(
   messages: M[],
   contextLength: number | undefined,
   mode: "trim" | "reject" | "off",
+  reserve = 0,
 ): M[] {
   if (!contextLength || mode === "off") return messages;
+  const budget = contextLength - reserve;
   const costs = messages.map(messageTokens);
   let total = 0;
   for (const c of costs) total += c;
-  if (total <= contextLength) return messages;
+  if (total <= budget) return messages;
   const tooLong = (estimate: number) =>
     new ProxyError(
       400,
       `the conversation is about ${estimate} tokens, more than the model's context length of ` +
-        `${contextLength}; shorten it or start a new chat`,
+        `${contextLength} allows with ${reserve} tokens kept for the answer; shorten it or ` +
+        "start a new chat",
     );
   if (mode === "reject") throw tooLong(total);
   // The non-system messages in order, with what each costs.
@@ -125,8 +139,30 @@ export function guardContext<M extends PolicyMessage>(
   let best = total;
   for (let drop = 1; drop < n; drop++) {
     const kept = systemCost + suffix[drop]! - toolRun[drop]!;
-    if (kept <= contextLength) return keepLast(messages, drop);
+    if (kept <= budget) return keepLast(messages, drop);
     best = kept;
   }
   throw tooLong(best);
+}
+
+/** The prompt's tokens as the proxy estimates them: messages (or prompt) and tool definitions. */
+export function promptEstimate(body: Record<string, unknown>): number {
+  const tools = Array.isArray(body.tools) ? Math.ceil(JSON.stringify(body.tools).length / 4) : 0;
+  if (typeof body.prompt === "string") return Math.ceil(body.prompt.length / 4) + tools;
+  const messages = Array.isArray(body.messages) ? body.messages as PolicyMessage[] : [];
+  return estimateTokens(messages) + tools;
+}
+
+/**
+ * The most output the model can give this prompt: its output limit, and what the context leaves
+ * after the prompt (vLLM and SGLang refuse prompt + max_tokens over the context length; Chutes
+ * lists `max_output_length` equal to the context, so a client's 32000 fails a 40k model once the
+ * prompt passes 8k). The prompt is an estimate, so a margin stays free; never below 1024.
+ */
+export function outputLimit(resolved: Resolved, prompt: number): number | undefined {
+  const facts = resolved.facts;
+  const context = facts?.contextLength;
+  const room = context ? context - prompt - Math.max(256, Math.ceil(context * 0.02)) : Infinity;
+  const limit = Math.min(facts?.maxOutputTokens ?? Infinity, Math.max(room, 1024));
+  return Number.isFinite(limit) ? limit : undefined;
 }

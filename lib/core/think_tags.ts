@@ -9,6 +9,9 @@
 const OPEN = "<think>";
 const CLOSE = "</think>";
 
+/** How much leading whitespace may wait for a possible `<think>`. */
+const MAX_LEADING_WHITESPACE = 64;
+
 /** A delta split into its thinking and content parts. */
 export interface SplitDelta {
   thinking: string;
@@ -31,6 +34,16 @@ export class ThinkTagSplitter {
   /** Feeds one content delta. */
   push(delta: string): SplitDelta {
     if (this.#state === "plain") return { thinking: "", content: delta };
+    if (this.#state === "start" && this.#held.trim() === "" && delta.trim() === "") {
+      // Leading whitespace only: hold it (bounded, so a model stuck on newlines costs linear
+      // time and its text still flows).
+      this.#held += delta;
+      if (this.#held.length <= MAX_LEADING_WHITESPACE) return { thinking: "", content: "" };
+      this.#state = "plain";
+      const held = this.#held;
+      this.#held = "";
+      return { thinking: "", content: held };
+    }
     let text = this.#held + delta;
     this.#held = "";
     if (this.#state === "start") {

@@ -1,11 +1,15 @@
-import { ConfigError } from "../config/values.ts";
 /**
  * Where the aliases made with `/api/copy` live between runs: a small JSON file holding one object
  * of alias → Chutes model id, the same shape as the `aliases` key of `config.json`. It is read
  * once at start-up (a missing file means no aliases; a malformed one stops the start with an error
  * naming the file) and rewritten whole on every change, through a temporary file and a rename so
- * a crash never leaves half a file. Tests and embedders without a file use `memoryAliasStore`.
+ * a crash never leaves half a file. The temporary file is fsynced before the rename and the
+ * directory after it, so an alias `/api/copy` acknowledged survives a power cut (a rename alone
+ * may reach the disk before the data it names). Tests and embedders without a file use
+ * `memoryAliasStore`.
  */
+import { dirname } from "node:path";
+import { ConfigError } from "../config/values.ts";
 
 /** The aliases found at start-up and the way to keep a changed set. */
 export interface AliasStore {
@@ -36,19 +40,57 @@ function checkAliases(value: unknown, path: string): Record<string, string> {
   return value as Record<string, string>;
 }
 
-async function writeAtomically(path: string, text: string): Promise<void> {
+/** The file operations a save makes; a test passes its own to watch their order. */
+export interface Disk {
+  create(path: string): Promise<Deno.FsFile>;
+  /** Opens a directory to fsync it; fails where directories cannot be opened (Windows). */
+  openDir(path: string): Promise<Deno.FsFile>;
+  rename(from: string, to: string): Promise<void>;
+  remove(path: string): Promise<void>;
+}
+
+/** The real file system. */
+export const DENO_DISK: Disk = {
+  create: (path) => Deno.open(path, { write: true, create: true, truncate: true }),
+  openDir: (path) => Deno.open(path, { read: true }),
+  rename: Deno.rename,
+  remove: (path) => Deno.remove(path),
+};
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  for (let done = 0; done < bytes.length;) done += await file.write(bytes.subarray(done));
+}
+
+async function writeDurably(path: string, text: string, disk: Disk): Promise<void> {
   const temp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   try {
-    await Deno.writeTextFile(temp, text);
-    await Deno.rename(temp, path);
+    const file = await disk.create(temp);
+    try {
+      await writeAll(file, new TextEncoder().encode(text));
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await disk.rename(temp, path);
   } catch (err) {
-    await Deno.remove(temp).catch(() => {});
+    await disk.remove(temp).catch(() => {});
     throw err;
+  }
+  let dir: Deno.FsFile;
+  try {
+    dir = await disk.openDir(dirname(path));
+  } catch {
+    return; // Windows: a directory cannot be opened, and NTFS journals the rename itself
+  }
+  try {
+    await dir.sync();
+  } finally {
+    dir.close();
   }
 }
 
 /** Reads the aliases file at `path` (absent → no aliases) and returns a store that rewrites it. */
-export async function openAliasFile(path: string): Promise<AliasStore> {
+export async function openAliasFile(path: string, disk: Disk = DENO_DISK): Promise<AliasStore> {
   let text: string | undefined;
   try {
     text = await Deno.readTextFile(path);
@@ -70,6 +112,6 @@ export async function openAliasFile(path: string): Promise<AliasStore> {
   return {
     where: path,
     initial,
-    save: (aliases) => writeAtomically(path, `${JSON.stringify(aliases, null, 2)}\n`),
+    save: (aliases) => writeDurably(path, `${JSON.stringify(aliases, null, 2)}\n`, disk),
   };
 }

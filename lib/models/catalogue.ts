@@ -1,19 +1,29 @@
 /**
  * Model knowledge in one place: the live upstream catalogue (cached for `catalogue_ttl_seconds`,
- * refreshed in the background once stale, refreshed early when a name is not found), the
- * include/exclude filters, the aliases (from `config.json`, and the local ones made with
- * `/api/copy`, kept in an `AliasStore`), and name resolution for every route. When the upstream
- * listing fails the last good list is kept; before any success the configured `models`,
- * `default_model` and alias targets are listed, and unknown names are passed through.
- * Per request the work is a map lookup: views are built once per refresh or alias change.
+ * refreshed in the background once stale, refreshed early when a name is not found, and kept
+ * fresh while idle by lib/models/freshness.ts), the include/exclude filters, the aliases (from
+ * `config.json`, and the local ones made with `/api/copy`, kept in an `AliasStore`), and name
+ * resolution for every route. When the upstream listing fails the last good list is kept; before
+ * any success the configured `models`, `default_model` and alias targets are listed, unknown
+ * names pass through, and a name not found lists again (waiting a few seconds), so a proxy
+ * started before the network recovers as soon as the upstream answers. Per request the work is
+ * a map lookup: views are built once per refresh or alias change.
  */
 import { type AliasStore, memoryAliasStore } from "./aliases_file.ts";
 import type { Config } from "../config/config.ts";
 import { ProxyError } from "../base/errors.ts";
+import { atMost } from "../base/clock.ts";
 import type { Logger } from "../base/log.ts";
 import { type ModelFacts, modelFacts } from "./views.ts";
 import type { UpstreamModel } from "../upstream/wire.ts";
 import { globsToRegExps, wanted } from "./listing.ts";
+import { isPool, sha256Hex, tagged, untagged } from "./names.ts";
+
+export { isPool, tagged, untagged }; // where the doors have always found them
+
+/** On-demand listings (a name not found before any list, a stale `/readyz`): 4 a second at most. */
+const RETRY_GAP_MS = 250;
+const RETRY_WAIT_MS = 5000; // how long a name not found waits for one before passing through
 
 /** How a requested name resolved. `facts` is absent for pass-through names. */
 export interface Resolved {
@@ -38,26 +48,6 @@ export interface CatalogueDeps {
 /** Where an alias comes from: `config.json` (read-only here) or `/api/copy` (deletable). */
 export type AliasKind = "config" | "local";
 
-/** `Qwen/Qwen3-32B` → `Qwen/Qwen3-32B:latest`; names that already carry a tag stay as they are. */
-export function tagged(id: string): string {
-  return id.includes(":") ? id : `${id}:latest`;
-}
-
-/** `name:latest` → `name`; other tags stay. */
-export function untagged(name: string): string {
-  return name.endsWith(":latest") ? name.slice(0, -":latest".length) : name;
-}
-
-/** A Chutes model pool (`a,b`, `…:latency`, `…:throughput`), passed upstream untouched. */
-export function isPool(name: string): boolean {
-  return name.includes(",") || /:(latency|throughput)$/.test(name);
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const hash = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /** The live model catalogue. */
 export class Catalogue {
   readonly #d: CatalogueDeps;
@@ -76,7 +66,8 @@ export class Catalogue {
   #fetchedAt = -Infinity;
   #lastSuccessAt = 0;
   #live = false;
-  #refreshing: Promise<void> | undefined;
+  #lastError: string | undefined;
+  #refreshing: Promise<boolean> | undefined;
 
   constructor(deps: CatalogueDeps) {
     this.#d = deps;
@@ -97,6 +88,16 @@ export class Catalogue {
   /** True once the upstream listing has succeeded at least once. */
   get live(): boolean {
     return this.#live;
+  }
+
+  /** Milliseconds since the last successful listing (Infinity: never), by the catalogue's clock. */
+  get ageMs(): number {
+    return this.#lastSuccessAt === 0 ? Infinity : this.#d.now() - this.#lastSuccessAt;
+  }
+
+  /** Why the latest listing failed; undefined once one succeeds. */
+  get lastError(): string | undefined {
+    return this.#lastError;
   }
 
   /** The listed ids for an upstream list (the configured ones while it is empty). */
@@ -153,20 +154,27 @@ export class Catalogue {
     this.#byKey = byKey;
   }
 
-  /** Refreshes from the upstream now; on failure keeps what it had. Concurrent calls share one fetch. */
-  refresh(): Promise<void> {
+  /**
+   * Refreshes from the upstream now; on failure keeps what it had and says what that is (`note`
+   * is added to the warning, e.g. when the next try is). Concurrent calls share one fetch.
+   * Resolves true when the listing succeeded.
+   */
+  refresh(note = ""): Promise<boolean> {
     this.#refreshing ??= (async () => {
       try {
         const upstream = await this.#d.listModels();
         await this.#build(upstream);
+        const level = this.#lastError !== undefined ? "info" : "debug"; // a recovery is news
+        this.#d.log[level](`model listing succeeded: ${this.#models.length} models`);
         this.#live = true;
+        this.#lastError = undefined;
         this.#lastSuccessAt = this.#d.now();
-        this.#d.log.debug(`catalogue: ${this.#models.length} models`);
+        return true;
       } catch (err) {
-        this.#d.log.warn(
-          `model listing failed, serving the last known list: ${(err as Error).message}`,
-        );
+        this.#lastError = (err as Error).message;
+        this.#d.log.warn(`model listing failed: ${this.#lastError}; ${this.#keeping()}${note}`);
         if (!this.#live) await this.#build([]);
+        return false;
       } finally {
         this.#fetchedAt = this.#d.now();
         this.#refreshing = undefined;
@@ -175,10 +183,27 @@ export class Catalogue {
     return this.#refreshing;
   }
 
+  /** What a failed listing leaves clients, in words for the log. */
+  #keeping(): string {
+    const kept = `keeping the list of ${this.#upstream.length} models fetched`;
+    if (this.#live) return `${kept} ${Math.round(this.ageMs / 1000)} s ago`;
+    const configured = this.#ids([]).length;
+    return configured > 0
+      ? `no model list yet: listing the ${configured} configured models, other names pass through`
+      : "no model list yet: model names pass through to the upstream unchecked";
+  }
+
+  /** Refreshes a list older than `maxAgeMs` (unless just tried), waiting `waitMs` at most. */
+  async refreshIfOlder(maxAgeMs: number, waitMs: number): Promise<void> {
+    const tried = this.#d.now() - this.#fetchedAt < RETRY_GAP_MS;
+    if (this.ageMs <= maxAgeMs || (tried && !this.#refreshing)) return;
+    await atMost(this.refresh(), waitMs);
+  }
+
   async #fresh(): Promise<void> {
     const age = this.#d.now() - this.#fetchedAt;
-    if (age === Infinity) return await this.refresh();
-    if (age > this.#d.config.catalogue_ttl_seconds * 1000) void this.refresh();
+    if (age === Infinity) await this.refresh();
+    else if (age > this.#d.config.catalogue_ttl_seconds * 1000) void this.refresh();
   }
 
   /** All listed models, refreshing first if the cache is stale. */
@@ -197,6 +222,10 @@ export class Catalogue {
     let facts = this.#lookup(name);
     if (!facts && this.#live && this.#d.now() - this.#fetchedAt > 10_000) {
       await this.refresh();
+      facts = this.#lookup(name);
+    } else if (!facts && !this.#live) {
+      // Not listed yet: the upstream may be back (a boot before the network was up).
+      await this.refreshIfOlder(-1, RETRY_WAIT_MS);
       facts = this.#lookup(name);
     }
     if (facts) return { upstreamId: facts.upstreamId, facts };

@@ -3,7 +3,7 @@
  * primary, always first). Their model lists are merged into one catalogue — each upstream's
  * `include`/`exclude` patterns choose what it contributes, and the first upstream that lists an
  * id owns it — so every model routes to the upstream that lists it. A listing that fails keeps
- * that upstream's last good list; only when every upstream fails does the merge fail.
+ * that upstream's last good list; when every upstream fails, the merge fails.
  */
 import type { Logger } from "../base/log.ts";
 import type { UpstreamConfig } from "../config/values.ts";
@@ -62,7 +62,7 @@ export class MergedListing {
     ];
   }
 
-  /** Fetches all lists in parallel and merges them; throws only when all fail with nothing kept. */
+  /** Fetches all lists in parallel and merges them; throws when all fail. */
   async list(): Promise<RoutedModel[]> {
     const results = await Promise.allSettled(this.#sources.map((s) => s.upstream.listModels()));
     const errors: string[] = [];
@@ -74,7 +74,9 @@ export class MergedListing {
           .map((m) => ({ ...m, upstream_index: i }));
       } else errors.push(`${source.upstream.baseUrl}: ${(result.reason as Error).message}`);
     });
-    if (this.#sources.every((s) => s.lastGood === undefined)) throw new Error(errors.join("; "));
+    // All failing is the catalogue's failure: it keeps its own list and says so (and readiness
+    // must not count an old list as a fresh answer).
+    if (errors.length === this.#sources.length) throw new Error(errors.join("; "));
     for (const error of errors) {
       this.#log.warn(`model listing failed, keeping the last list of ${error}`);
     }

@@ -56,6 +56,7 @@ export async function statusData(
     session.push({ model, tokens_in: tokens.in, tokens_out: tokens.out, cost_usd: cost });
   }
   const lastSuccess = deps.catalogue.lastSuccessAt;
+  const probe = deps.tokenCheck.verdict;
   const starts = periodStarts(now);
   return {
     proxy_version: PROXY_VERSION,
@@ -65,8 +66,13 @@ export async function statusData(
       base_url: deps.config.base_url,
       reachable: deps.catalogue.live,
       last_listing_age_seconds: lastSuccess === 0 ? null : Math.round((now - lastSuccess) / 1000),
-      token_valid: account.tokenValid,
-      token_problem: account.tokenProblem,
+      listing_error: deps.catalogue.lastError ?? null,
+      // The chat API's verdict (the start-up probe) wins over the management API's when it
+      // refused the token: that is what every request will meet.
+      token_valid: probe.state === "refused" ? false : account.tokenValid ??
+        (probe.state === "accepted" || probe.state === "unpaid" ? true : null),
+      token_problem: probe.state === "refused" ? probe.message : account.tokenProblem,
+      token_check: probe,
     },
     account: accountData(account, now),
     open_streams: deps.metrics.openStreams,

@@ -2,8 +2,9 @@
  * Browser origins, by Ollama's rules (gin-contrib/cors as Ollama configures it): localhost,
  * 127.0.0.1 and 0.0.0.0 on any port and the `app://`, `file://`, `tauri://`, `vscode-webview://`,
  * `vscode-file://` schemes are allowed by default; `OLLAMA_ORIGINS` adds patterns (`*` wildcards,
- * a lone `*` allows all). A request without `Origin`, or whose Origin is the server's own host,
- * is not CORS. A disallowed origin gets 403 with an empty body; a preflight from an allowed one
+ * a lone `*` allows all). A request without `Origin`, or whose Origin is exactly the server's own
+ * origin (`http://` or `https://` plus the `Host` header, port included), is not CORS: a page on
+ * another port of the same host name is another origin. A disallowed origin gets 403 with an empty body; a preflight from an allowed one
  * gets 204 with the methods and headers clients send (the OpenAI SDK's `X-Stainless-*` too).
  */
 
@@ -56,11 +57,12 @@ function toRegExp(pattern: string): RegExp {
   return new RegExp(`^${body}$`, "i");
 }
 
-function sameHost(origin: string, host: string): boolean {
+/** True when `origin` is `http://<host>` or `https://<host>` (default ports normalised). */
+function sameOrigin(origin: string, host: string): boolean {
   try {
     const o = new URL(origin);
     if (o.protocol !== "http:" && o.protocol !== "https:") return false;
-    return o.host === host || o.hostname === new URL(`http://${host}`).hostname;
+    return o.origin === new URL(`${o.protocol}//${host}`).origin;
   } catch {
     return false;
   }
@@ -86,10 +88,9 @@ export class CorsPolicy {
   check(request: Request): CorsVerdict {
     const origin = request.headers.get("origin");
     if (!origin) return { kind: "none" };
-    // An Origin naming this server's own host (with or without the port: Page Assist rewrites
-    // Origin to scheme://host) is a same-origin request, not CORS.
+    // Only the exact scheme://host:port is the same origin (gin-contrib/cors, as Ollama uses it).
     const host = request.headers.get("host");
-    if (host && sameHost(origin, host)) return { kind: "none" };
+    if (host && sameOrigin(origin, host)) return { kind: "none" };
     if (!this.allows(origin)) return { kind: "forbidden" };
     const headers = new Headers({
       "access-control-allow-origin": this.#any ? "*" : origin,

@@ -1,6 +1,7 @@
 /**
  * The HTTP edge: `createHandler(deps, tables)` returns the fetch handler that `Deno.serve` runs and
- * tests call directly. Each request passes the CORS policy and the access keys, then the route
+ * tests call directly. Each request passes the Host check (DNS rebinding, lib/server/host.ts)
+ * before anything else, then the CORS policy and the access keys, then the route
  * row that matches it; the rows come from each door and from ops (lib/core/routes.ts). Every
  * failure leaves in the error shape of the table that owns the route (or, for an unknown path,
  * of the table that owns its prefix), with the right status — on unknown routes (404) and wrong
@@ -13,7 +14,8 @@ import type { ErrorShape, RouteRow, RouteTable } from "../core/routes.ts";
 import type { KeyCheck } from "./auth.ts";
 import type { CorsPolicy } from "./cors.ts";
 import { decodeBody } from "./encoding.ts";
-import { limitBody } from "./limits.ts";
+import type { HostCheck } from "./host.ts";
+import { guardBody } from "./limits.ts";
 import { withRequestId } from "../base/request_scope.ts";
 import type { KeyNames } from "./key_names.ts";
 
@@ -21,7 +23,23 @@ import type { KeyNames } from "./key_names.ts";
 export interface ServerDeps extends CoreDeps {
   cors: CorsPolicy;
   keys: KeyCheck;
+  hosts: HostCheck;
   keyNames?: KeyNames;
+}
+
+/** Refused `Host` names already logged (each once, and only so many: an attacker picks them). */
+const MAX_LOGGED_HOSTS = 20;
+
+function refuseHost(host: string, deps: ServerDeps, logged: Set<string>): Response {
+  if (!logged.has(host) && logged.size < MAX_LOGGED_HOSTS) {
+    logged.add(host);
+    deps.log.warn(
+      `refused a request for Host ${JSON.stringify(host)}: not a local name (DNS-rebinding ` +
+        "guard); if this is your name for the proxy, add it to allowed_hosts",
+    );
+  }
+  const message = `host ${JSON.stringify(host)} is not allowed (add it to allowed_hosts)`;
+  return Response.json({ error: message }, { status: 403 });
 }
 
 interface Mounted {
@@ -115,11 +133,36 @@ function decide(index: RouteIndex, method: string, path: string): Decision {
   return { kind: "route", mounted, rest };
 }
 
+/**
+ * A header value with a control character (a client's option name with ESC in
+ * `X-Proxy-Ignored-Options`) passes `Headers` but makes Deno's HTTP/1 writer panic, which ends
+ * the whole process: such characters are written as `\xHH` instead.
+ */
+function safeHeaderValue(value: string): string {
+  return value.replace(
+    // deno-lint-ignore no-control-regex -- matching control characters is the point
+    /[\u0000-\u0008\u000a-\u001f\u007f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}
+
 function withHeaders(response: Response, extra: Headers, head: boolean): Response {
-  const headers = new Headers(response.headers);
+  const headers = new Headers();
+  response.headers.forEach((value, key) => headers.append(key, safeHeaderValue(value)));
   extra.forEach((value, key) => headers.set(key, value));
   if (head) void response.body?.cancel();
   return new Response(head ? null : response.body, { status: response.status, headers });
+}
+
+/** The app's fetch handler; `Deno.serve` passes `info` (the client's address), tests may not. */
+export type Handler = (
+  request: Request,
+  info?: { remoteAddr?: Deno.Addr },
+) => Promise<Response>;
+
+function sourceAddress(info: { remoteAddr?: Deno.Addr } | undefined): string {
+  const addr = info?.remoteAddr;
+  return addr && "hostname" in addr ? addr.hostname : "unknown";
 }
 
 const PLAIN_ERROR: ErrorShape = (status, message) => Response.json({ error: message }, { status });
@@ -128,9 +171,12 @@ const PLAIN_ERROR: ErrorShape = (status, message) => Response.json({ error: mess
 export function createHandler(
   deps: ServerDeps,
   tables: readonly RouteTable[],
-): (request: Request, info?: { remoteAddr?: Deno.Addr }) => Promise<Response> {
+): Handler {
   const index = new RouteIndex(tables);
+  const loggedHosts = new Set<string>();
   return async (request, info) => {
+    const host = request.headers.get("host");
+    if (!deps.hosts.permits(host)) return refuseHost(host ?? "", deps, loggedHosts);
     const started = deps.clock.now();
     const path = new URL(request.url).pathname.replace(/\/+$/, "") || "/";
     const cors = deps.cors.check(request);
@@ -161,7 +207,10 @@ export function createHandler(
         PLAIN_ERROR;
     let response: Response;
     try {
-      response = await withRequestId(ctx.id, () => dispatch(request, path, decision, deps, ctx));
+      response = await withRequestId(
+        ctx.id,
+        () => dispatch(request, path, decision, deps, ctx, sourceAddress(info)),
+      );
     } catch (err) {
       const proxyError = toProxyError(err);
       if (!(err instanceof ProxyError)) {
@@ -174,6 +223,8 @@ export function createHandler(
     if (!ctx.streaming || !response.body) ctx.end(response.status);
     const extra = cors.kind === "allowed" ? cors.headers : new Headers();
     extra.set("x-request-id", ctx.id);
+    // The rest of a body we stopped reading (too slow, too large) is no next request.
+    if (response.status === 408 || response.status === 413) extra.set("connection", "close");
     return withHeaders(response, extra, request.method === "HEAD");
   };
 }
@@ -200,8 +251,9 @@ async function dispatch(
   decision: Decision,
   deps: ServerDeps,
   ctx: RequestContext,
+  address: string,
 ): Promise<Response> {
-  if (!(await deps.keys.permits(request, path))) {
+  if (!(await deps.keys.permits(request, path, address))) {
     throw new ProxyError(
       401,
       "unauthorized: this proxy requires an API key (Authorization: Bearer <key>)",
@@ -213,6 +265,10 @@ async function dispatch(
   ctx.keyName = await deps.keyNames?.of(request);
   if (decision.kind === "error") throw decision.error;
   const limit = deps.config.max_body_bytes;
-  const decoded = await decodeBody(limitBody(request, limit), limit);
+  const guarded = guardBody(request, {
+    maxBytes: limit,
+    timeoutMs: deps.config.upload_timeout_seconds * 1000,
+  });
+  const decoded = await decodeBody(guarded, limit);
   return await decision.mounted.row.handler(decoded, deps, ctx, decision.rest);
 }

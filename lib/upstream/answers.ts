@@ -6,7 +6,7 @@
  * whole nor as a prefix (`Secrets`).
  */
 import { ProxyError, upstreamHttpError } from "../base/errors.ts";
-import { type Logger, redact, truncateForLog } from "../base/log.ts";
+import { type Logger, redact } from "../base/log.ts";
 import { NotRetriable, parseRetryAfter } from "./retry.ts";
 import type { ChunkSource, TransportAnswer } from "./transport.ts";
 import type { UpstreamModel } from "./wire.ts";
@@ -29,11 +29,6 @@ export class Secrets {
   /** `text` with every secret replaced. */
   redact(text: string): string {
     return this.#list.length === 0 ? text : redact(text, this.#list);
-  }
-
-  /** Redacted, then cut for a log line (never cut first: a cut could leave a secret's prefix). */
-  forLog(text: string): string {
-    return truncateForLog(this.redact(text));
   }
 
   /** Redacted, then cut to `max` characters. */
@@ -117,7 +112,7 @@ export async function errorFromAnswer(
     // A body that breaks off still leaves the status to report.
   }
   const safe = secrets.redact(text).slice(0, MAX_ERROR_BODY);
-  log.debug(`upstream ${path} → ${status}: ${truncateForLog(safe)}`);
+  log.debug(`upstream ${path} → ${status}: ${log.excerpt(safe)}`);
   const err = upstreamHttpError(status, safe);
   err.retryAfterMs = parseRetryAfter(headers.get("retry-after"), Date.now());
   return err;

@@ -197,7 +197,7 @@ export class Upstream {
   ): Promise<Response> {
     const text = JSON.stringify(body);
     if (this.#o.log.debugEnabled) {
-      this.#o.log.debug(`upstream POST ${path} ${this.#secrets.forLog(text)}`);
+      this.#o.log.debug(`upstream POST ${path} ${this.#o.log.excerpt(text)}`);
     }
     const policy = this.#o.retry ?? DEFAULT_RETRY;
     const wait = this.#o.sleep ?? sleep;

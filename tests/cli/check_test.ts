@@ -32,7 +32,8 @@ async function check(
     : {};
   const report = await checkSetup({
     args: ["--check"],
-    env: { CHUTES_API_TOKEN: TOKEN, ...management, ...env },
+    // Port 0: the listen step passes whatever runs on this machine (one test takes a port).
+    env: { CHUTES_API_TOKEN: TOKEN, OLLAMA_HOST: "127.0.0.1:0", ...management, ...env },
     readTextFile: (path) =>
       Promise.resolve(
         path === "config.json" && options.config ? JSON.stringify(options.config) : undefined,
@@ -50,10 +51,11 @@ const step = (report: CheckReport, name: string) => report.steps.find((s) => s.n
 
 Deno.test("check: a good setup passes every step and exits 0", async () => {
   await using upstream = FakeUpstream.start();
-  upstream.enqueue(CHAT, PROBE_PASSED);
+  upstream.probeReply = PROBE_PASSED;
   const { report, text, code } = await check({ CHUTES_BASE_URL: upstream.url });
   assert.deepEqual(statuses(report), {
     config: "pass",
+    listen: "pass",
     upstream: "pass",
     token: "pass",
     models: "pass",
@@ -74,7 +76,7 @@ Deno.test("check: a good setup passes every step and exits 0", async () => {
 
 Deno.test("check: a bad token fails the token step with how to set one, exits 1", async () => {
   await using upstream = FakeUpstream.start();
-  upstream.enqueue(CHAT, BAD_TOKEN);
+  upstream.probeReply = BAD_TOKEN;
   const { report, text, code } = await check({ CHUTES_BASE_URL: upstream.url });
   assert.equal(statuses(report).token, "fail");
   assert.equal(statuses(report).models, "pass");
@@ -89,7 +91,7 @@ Deno.test("check: a bad token fails the token step with how to set one, exits 1"
 
 Deno.test("check: an upstream that echoes the token in its error never gets it printed", async () => {
   await using upstream = FakeUpstream.start();
-  upstream.enqueue(CHAT, { status: 403, json: { detail: `token ${TOKEN} is revoked` } });
+  upstream.probeReply = { status: 403, json: { detail: `token ${TOKEN} is revoked` } };
   const { text, code } = await check({ CHUTES_BASE_URL: upstream.url });
   assert.equal(code, 1);
   assert.match(text, /token \[redacted\] is revoked/);
@@ -116,6 +118,7 @@ Deno.test("check: a wrong base URL (404 or not a model list) says what the URL s
       const { report, text, code } = await check({ CHUTES_BASE_URL: upstream.url });
       assert.deepEqual(statuses(report), {
         config: "pass",
+        listen: "pass",
         upstream: "fail",
         token: "skip",
         models: "skip",
@@ -185,6 +188,7 @@ Deno.test("check: a config error fails the first step naming the key; the rest i
   assert.equal(checkExitCode(noToken), 1);
   assert.deepEqual(statuses(noToken), {
     config: "fail",
+    listen: "skip",
     upstream: "skip",
     token: "skip",
     models: "skip",
@@ -196,7 +200,7 @@ Deno.test("check: a config error fails the first step naming the key; the rest i
 
 Deno.test("check: filters that hide every model fail the models step", async () => {
   await using upstream = FakeUpstream.start();
-  upstream.enqueue(CHAT, PROBE_PASSED);
+  upstream.probeReply = PROBE_PASSED;
   const { text, code } = await check({ CHUTES_BASE_URL: upstream.url }, {
     config: { include: ["nothing/*"] },
   });
@@ -209,26 +213,55 @@ Deno.test("check: filters that hide every model fail the models step", async () 
 
 Deno.test("main.ts --check exits 0 when all pass and 1 on a bad token, never printing it", async () => {
   await using upstream = FakeUpstream.start();
-  upstream.enqueue(CHAT, PROBE_PASSED);
-  upstream.enqueue(CHAT, BAD_TOKEN);
+  upstream.probeReply = PROBE_PASSED;
   const env = {
     CHUTES_API_TOKEN: TOKEN,
     CHUTES_BASE_URL: upstream.url,
     CHUTES_MANAGEMENT_BASE_URL: upstream.origin,
+    OLLAMA_HOST: "127.0.0.1:0",
   };
   const good = await runMain(["--check"], env);
   assert.equal(good.code, 0, good.stdout + good.stderr);
   assert.match(good.stdout, /Verdict: READY/);
   assert.match(good.stdout, /^ {2}balance {7}\$12\.35$/m);
+  upstream.probeReply = BAD_TOKEN;
   const bad = await runMain(["--check"], env);
   assert.equal(bad.code, 1, bad.stdout + bad.stderr);
   assert.match(bad.stdout, /^FAIL {2}token/m);
   for (const out of [good, bad]) assert.ok(!(out.stdout + out.stderr).includes(TOKEN));
 });
 
+Deno.test("check: a bind address in use fails the listen step with the fix", async () => {
+  await using upstream = FakeUpstream.start();
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const inUse = await check({
+    CHUTES_BASE_URL: upstream.url,
+    OLLAMA_HOST: `127.0.0.1:${taken.addr.port}`,
+  });
+  assert.equal(inUse.code, 1);
+  assert.equal(statuses(inUse.report).listen, "fail");
+  assert.match(
+    inUse.text,
+    new RegExp(
+      `^FAIL {2}listen {4}cannot listen on 127\\.0\\.0\\.1:${taken.addr.port}: the port is already in use`,
+      "m",
+    ),
+  );
+  assert.match(step(inUse.report, "listen").fix ?? "", /OLLAMA_HOST=127\.0\.0\.1:11435/);
+});
+
+Deno.test("check: a long upstream error echoing the token is redacted before it is cut", async () => {
+  await using upstream = FakeUpstream.start();
+  // The message is cut at 200 characters: here that falls inside the token.
+  upstream.probeReply = { status: 403, json: { detail: `${"x".repeat(180)} ${TOKEN}` } };
+  const { text, code } = await check({ CHUTES_BASE_URL: upstream.url });
+  assert.equal(code, 1);
+  assert.match(text, /x{180} \[redacted\]/);
+});
+
 Deno.test("check: prints the Chutes account (subscription windows, daily quota, balance)", async () => {
   await using upstream = FakeUpstream.start();
-  upstream.enqueue(CHAT, PROBE_PASSED);
+  upstream.probeReply = PROBE_PASSED;
   const { text, code } = await check({ CHUTES_BASE_URL: upstream.url });
   assert.equal(code, 0);
   assert.match(text, new RegExp(`^Chutes account \\(${upstream.origin}\\):$`, "m"));
@@ -246,7 +279,7 @@ Deno.test("check: prints the Chutes account (subscription windows, daily quota, 
 
 Deno.test("check: an account endpoint that fails says why and does not change the verdict", async () => {
   await using upstream = FakeUpstream.start();
-  upstream.enqueue(CHAT, PROBE_PASSED);
+  upstream.probeReply = PROBE_PASSED;
   upstream.useAccount({ quota_usage: "unlimited" });
   upstream.account.set("/users/me/subscription_usage", {
     status: 500,

@@ -491,6 +491,7 @@ Deno.test("config.example.json is valid, lists every key, and docs/configuration
       "CHUTES_MANAGEMENT_BASE_URL",
       "PROXY_STATE_DIR",
       "PROXY_LOG_FORMAT",
+      "PROXY_ALLOWED_HOSTS",
     ]
   ) {
     assert.ok(readme.includes(env), `README lacks ${env}`);

@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { chunk, sse, textStream, usage } from "../_fake_upstream.ts";
 import { post, startProxy, TEST_TOKEN } from "../_helpers.ts";
+import { estimateTokens } from "../../lib/core/policy.ts";
 
 const QWEN = "Qwen/Qwen3-32B-TEE"; // context 40960, output limit 40960, tools, reasoning
 const VL = "Qwen/Qwen2.5-VL-72B-Instruct"; // vision, no tools
@@ -53,13 +54,16 @@ Deno.test("/v1 gets the context guard and the max_tokens clamp", async () => {
   p.upstream.enqueue(CHAT, { pieces: textStream(["ok"]) });
   const res = await post(p, CHAT, { model: QWEN, messages, max_tokens: 100_000 });
   assert.equal(res.status, 200);
-  assert.match(res.headers.get("x-proxy-ignored-options") ?? "", /100000 clamped to 40960/);
+  assert.match(res.headers.get("x-proxy-ignored-options") ?? "", /100000 clamped to \d+/);
   await res.json();
   const sent = p.upstream.calls(CHAT)[0]!.body!;
   const kept = sent.messages as { content: string }[];
   assert.ok(kept.length > 100 && kept.length < 16_000, `${kept.length} messages kept`);
   assert.equal(kept.at(-1)!.content, messages.at(-1)!.content, "the newest message is kept");
-  assert.equal(sent.max_tokens, 40960);
+  // What is sent fits the context: the kept prompt's estimate plus the clamped output.
+  const prompt = estimateTokens(kept as { role: string; content: string }[]);
+  const maxTokens = sent.max_tokens as number;
+  assert.ok(maxTokens >= 1024 && prompt + maxTokens <= 40960, `${prompt} + ${maxTokens}`);
 });
 
 Deno.test("the context guard stays linear: 100,000 messages (3 MB) are trimmed, not left hanging", async () => {
@@ -290,4 +294,58 @@ Deno.test("the server's generation defaults fill only what the client left out, 
       assert.equal(sent.top_k, 40, "the default fills the gap");
     });
   }
+});
+
+Deno.test("a tool call cut by the token limit reaches each door as its limit stop, not an error", async () => {
+  await using p = startProxy();
+  const cut = () =>
+    p.upstream.enqueue(CHAT, {
+      pieces: sse([
+        chunk({
+          tool_calls: [{ index: 0, id: "c0", function: { name: "get", arguments: '{"a":' } }],
+        }),
+        chunk({}, "length"),
+        usage(5, 7),
+      ]),
+    });
+  cut();
+  const anthropic = await (await post(p, "/v1/messages", {
+    model: QWEN,
+    max_tokens: 7,
+    messages: [user("x")],
+  })).json();
+  assert.equal(anthropic.stop_reason, "max_tokens");
+  cut();
+  const openai = await (await post(p, CHAT, { model: QWEN, messages: [user("x")] })).json();
+  assert.equal(openai.choices[0].finish_reason, "length");
+  cut();
+  const responses = await (await post(p, "/v1/responses", { model: QWEN, input: "x" })).json();
+  assert.equal(responses.status, "incomplete");
+  assert.equal(responses.incomplete_details.reason, "max_output_tokens");
+  cut();
+  const ollama = await (await post(p, "/api/chat", {
+    model: QWEN,
+    messages: [user("x")],
+    stream: false,
+  })).json();
+  assert.equal(ollama.done_reason, "length");
+});
+
+Deno.test("/v1: max_completion_tokens is clamped like max_tokens; several prompts are refused", async () => {
+  await using p = startProxy();
+  p.upstream.enqueue(CHAT, { pieces: textStream(["ok"]) });
+  const res = await post(p, CHAT, {
+    model: QWEN,
+    messages: [user("hi")],
+    max_completion_tokens: 10_000_000,
+  });
+  assert.match(res.headers.get("x-proxy-ignored-options") ?? "", /max_completion_tokens above/);
+  await res.json();
+  const sent = p.upstream.calls(CHAT)[0]!.body!;
+  assert.equal(sent.max_tokens, 40135);
+  assert.equal("max_completion_tokens" in sent, false);
+  const many = await post(p, "/v1/completions", { model: QWEN, prompt: ["a", "b"] });
+  assert.equal(many.status, 400);
+  assert.match((await many.json()).error.message, /one prompt per request/);
+  assert.equal(p.upstream.calls("/v1/completions").length, 0);
 });

@@ -5,9 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openAliasFile } from "../../lib/models/aliases_file.ts";
+import { DENO_DISK, type Disk, openAliasFile } from "../../lib/models/aliases_file.ts";
 import { loadConfig } from "../../lib/config/sources.ts";
 import { ConfigError } from "../../lib/config/values.ts";
+import { startProxy } from "../_helpers.ts";
 
 async function inTempDir(body: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "aliases_file_test_" });
@@ -86,4 +87,55 @@ Deno.test("loadConfig: aliases.json beside the config file, else here, unless al
     await load([], { "config.json": '{"aliases_file": "/var/lib/proxy/aliases.json"}' }),
     "/var/lib/proxy/aliases.json",
   );
+});
+
+/** The real file system, recording each step a save takes. */
+function recordingDisk(steps: string[], dir: string): Disk {
+  const name = (path: string) => path.startsWith(dir) ? path.slice(dir.length + 1) || "." : path;
+  const watched = (file: Deno.FsFile, label: string): Deno.FsFile =>
+    new Proxy(file, {
+      get(target, key) {
+        const value = Reflect.get(target, key);
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          if (key === "sync" || key === "close") steps.push(`${String(key)} ${label}`);
+          return value.apply(target, args);
+        };
+      },
+    });
+  return {
+    create: async (path) =>
+      watched(await DENO_DISK.create(path), path.endsWith(".tmp") ? "temp" : name(path)),
+    openDir: async (path) => watched(await DENO_DISK.openDir(path), "dir"),
+    rename: async (from, to) => {
+      await DENO_DISK.rename(from, to);
+      steps.push(`rename temp → ${name(to)}`);
+    },
+    remove: DENO_DISK.remove,
+  };
+}
+
+Deno.test("HTTP /api/copy answers 200 only after the file and its directory are fsynced", async () => {
+  await inTempDir(async (dir) => {
+    const steps: string[] = [];
+    const store = await openAliasFile(join(dir, "aliases.json"), recordingDisk(steps, dir));
+    await using p = startProxy({ aliasStore: store });
+    const res = await fetch(`${p.url}/api/copy`, {
+      method: "POST",
+      body: JSON.stringify({ source: "Qwen/Qwen3-32B-TEE", destination: "mine" }),
+    });
+    const atAnswer = [...steps];
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    assert.deepEqual(atAnswer, [
+      "sync temp",
+      "close temp",
+      "rename temp → aliases.json",
+      "sync dir",
+      "close dir",
+    ]);
+    assert.deepEqual(JSON.parse(await Deno.readTextFile(join(dir, "aliases.json"))), {
+      "mine:latest": "Qwen/Qwen3-32B-TEE",
+    });
+  });
 });

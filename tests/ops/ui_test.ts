@@ -53,7 +53,7 @@ Deno.test("/ui/data reports models, usage cost from pricing, recent requests and
 });
 
 Deno.test("/ui is static HTML with no external assets; its data needs the key when keys are on", async () => {
-  await using p = startProxy({ config: { api_keys: ["ui-key-made-up"] } });
+  await using p = startProxy({ config: { api_keys: ["ui-key-made-up-16ch"] } });
   const page = await fetch(`${p.url}/ui`);
   assert.equal(page.status, 200);
   assert.equal(page.headers.get("content-type"), "text/html; charset=utf-8");
@@ -61,7 +61,7 @@ Deno.test("/ui is static HTML with no external assets; its data needs the key wh
   assert.doesNotMatch(html, /(src|href)=["']?(https?:)?\/\//);
   assert.equal((await fetch(`${p.url}/ui/data`)).status, 401);
   const ok = await fetch(`${p.url}/ui/data`, {
-    headers: { authorization: "Bearer ui-key-made-up" },
+    headers: { authorization: "Bearer ui-key-made-up-16ch" },
   });
   assert.equal(ok.status, 200);
   await ok.body?.cancel();

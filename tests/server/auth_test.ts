@@ -1,13 +1,15 @@
 /**
  * Access keys for the proxy: when PROXY_API_KEYS / `api_keys` is set, every route but
  * GET/HEAD / needs `Authorization: Bearer <key>`; a missing or wrong key is a 401 in the route's
- * own error shape; preflights pass so browsers can ask.
+ * own error shape; preflights pass so browsers can ask. Keys under 16 characters are refused at
+ * start-up, and a wrong key costs its source address a growing delay.
  */
 import assert from "node:assert/strict";
 import { Ollama } from "ollama";
-import { exposureWarning } from "../../lib/server/auth.ts";
+import { exposureWarning, FailureDelays } from "../../lib/server/auth.ts";
 import { textStream } from "../_fake_upstream.ts";
-import { post, startProxy } from "../_helpers.ts";
+import { post, startProxy, testConfig } from "../_helpers.ts";
+import { ConfigError } from "../../lib/config/values.ts";
 import { configFromEnv } from "../../lib/config/env.ts";
 
 const KEY = "proxy-key-made-up-1";
@@ -24,7 +26,7 @@ Deno.test("without keys configured every route is open", async () => {
 });
 
 Deno.test("with keys: liveness stays open, other routes need a valid bearer key", async () => {
-  await using p = startProxy({ config: { api_keys: ["other-key", KEY] } });
+  await using p = startProxy({ config: { api_keys: ["other-key-made-up-2", KEY] } });
   assert.equal((await fetch(`${p.url}/`)).status, 200);
   assert.equal((await fetch(`${p.url}/`, { method: "HEAD" })).status, 200);
   for (const auth of [undefined, "Bearer wrong", `Basic ${KEY}`, "Bearer ", `Bearer ${KEY}x`]) {
@@ -79,4 +81,43 @@ Deno.test("binding beyond loopback without keys gives a prominent start-up warni
   for (const host of ["127.0.0.1", "127.0.0.2", "localhost", "::1"]) {
     assert.equal(exposureWarning(host, []), undefined);
   }
+});
+
+Deno.test("an access key shorter than 16 characters is refused at start-up, without printing it", () => {
+  assert.throws(
+    () => testConfig("http://127.0.0.1:9/v1", { api_keys: [KEY, "k-short"] }),
+    (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /"api_keys": access key 2 of 2 has 7 characters; .*at least 16/);
+      assert.ok(!err.message.includes("k-short"), err.message);
+      return true;
+    },
+  );
+});
+
+Deno.test("with keys: each wrong key from an address waits longer before its 401; a right key does not", async () => {
+  await using p = startProxy({ config: { api_keys: [KEY] } });
+  for (let i = 0; i < 4; i++) {
+    const res = await fetch(`${p.url}/api/tags`, {
+      headers: { authorization: `Bearer guess${i}` },
+    });
+    assert.equal(res.status, 401);
+    await res.body?.cancel();
+  }
+  const ok = await fetch(`${p.url}/api/tags`, { headers: { authorization: `Bearer ${KEY}` } });
+  assert.equal(ok.status, 200);
+  await ok.body?.cancel();
+  assert.deepEqual(p.waits, [100, 200, 400, 800]);
+});
+
+Deno.test("FailureDelays: capped, forgotten after a quiet minute, and bounded in memory", () => {
+  let now = 0;
+  const delays = new FailureDelays(() => now);
+  const seen = Array.from({ length: 8 }, () => delays.fail("10.0.0.1"));
+  assert.deepEqual(seen, [100, 200, 400, 800, 1600, 3200, 5000, 5000]);
+  assert.equal(delays.fail("10.0.0.2"), 100, "per address");
+  now += 61_000;
+  assert.equal(delays.fail("10.0.0.1"), 100, "forgotten");
+  for (let i = 0; i < 20_000; i++) delays.fail(`addr-${i}`);
+  assert.equal(delays.size, 10_000);
 });

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { CorsPolicy } from "../../lib/server/cors.ts";
 import { startProxy } from "../_helpers.ts";
+import { exchange } from "../_raw_http.ts";
 
 Deno.test("CorsPolicy allows Ollama's default origins and nothing else", () => {
   const policy = new CorsPolicy([]);
@@ -107,15 +108,53 @@ Deno.test("HTTP: an Origin equal to the server's own host is not treated as CORS
   await res.body?.cancel();
 });
 
-Deno.test("an Origin naming the server's own host, with or without the port, is not CORS", () => {
+Deno.test("only an Origin of exactly the server's own scheme://host:port is not CORS", () => {
   const policy = new CorsPolicy([]);
   const request = (origin: string, host: string) =>
     new Request("http://192.168.1.5:11434/api/tags", { headers: { origin, host } });
-  assert.equal(policy.check(request("http://192.168.1.5", "192.168.1.5:11434")).kind, "none");
   assert.equal(policy.check(request("http://192.168.1.5:11434", "192.168.1.5:11434")).kind, "none");
+  assert.equal(
+    policy.check(request("https://192.168.1.5:11434", "192.168.1.5:11434")).kind,
+    "none",
+  );
+  assert.equal(policy.check(request("http://192.168.1.5", "192.168.1.5:80")).kind, "none");
+  // Another port of the same host name is another origin (a page served there is not us).
+  assert.equal(policy.check(request("http://192.168.1.5", "192.168.1.5:11434")).kind, "forbidden");
+  assert.equal(
+    policy.check(request("http://192.168.1.5:8080", "192.168.1.5:11434")).kind,
+    "forbidden",
+  );
   assert.equal(policy.check(request("http://192.168.1.6", "192.168.1.5:11434")).kind, "forbidden");
   assert.equal(
     policy.check(request("chrome-extension://192.168.1.5", "192.168.1.5:11434")).kind,
     "forbidden",
   );
+});
+
+Deno.test("HTTP: a page on another port of the proxy's host name is another origin (403)", async () => {
+  await using p = startProxy();
+  const body = JSON.stringify({
+    model: "Qwen/Qwen3-32B-TEE",
+    messages: [{ role: "user", content: "hi" }],
+  });
+  const headers = {
+    host: "192.168.1.5:11434",
+    "content-type": "application/json",
+    "content-length": String(body.length),
+  };
+  const other = await exchange(p.url, {
+    method: "POST",
+    path: "/api/chat",
+    headers: { ...headers, origin: "http://192.168.1.5:8080" },
+    body,
+  });
+  assert.equal(other.status, 403);
+  assert.equal(other.body, "");
+  assert.equal(p.upstream.calls("/v1/chat/completions").length, 0);
+  const same = await exchange(p.url, {
+    path: "/api/version",
+    headers: { host: "192.168.1.5:11434", origin: "http://192.168.1.5:11434" },
+  });
+  assert.equal(same.status, 200);
+  assert.equal(same.headers.get("access-control-allow-origin"), null);
 });

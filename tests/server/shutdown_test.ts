@@ -1,10 +1,13 @@
 /**
  * Graceful shutdown of the real process: on SIGTERM it stops accepting, lets an open stream
- * run until the grace period ends, then ends it with one error line, and exits with status 0.
+ * run until the grace period ends, then ends it with one error line, and exits with status 0 —
+ * also when a client stopped reading. A Ctrl+C delivered twice at once (as under `deno task`)
+ * drains; a later one cuts.
  */
 import assert from "node:assert/strict";
-import { chunk, FakeUpstream, sse } from "../_fake_upstream.ts";
+import { chunk, FakeUpstream, sse, textStream } from "../_fake_upstream.ts";
 import { spawnMain } from "../_process.ts";
+import { connect } from "../_raw_http.ts";
 
 Deno.test({
   name: "SIGTERM: open streams get the grace period, then a final error line; exit status 0",
@@ -50,6 +53,114 @@ Deno.test({
       const status = await exited;
       assert.equal(status.code, 0);
       assert.match(proxy.stdout(), /shutting down/);
+    } finally {
+      await proxy.stop("SIGKILL");
+      await upstream.close();
+    }
+  },
+});
+
+/** main.ts on port 0 with `config`, in front of `upstream`; its base URL once it listens. */
+async function startMain(upstream: FakeUpstream, config: Record<string, unknown>) {
+  const proxy = await spawnMain(["--port", "0"], {
+    CHUTES_API_TOKEN: "cpk_made_up_shutdown_token",
+    CHUTES_BASE_URL: upstream.url,
+  }, { prepare: (dir) => Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(config)) });
+  const [, url] = await proxy.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/, 15_000);
+  return { proxy, url: url! };
+}
+
+/** Resolves with the exit status, or with "still running" after `ms`. */
+function exitWithin(exited: Promise<Deno.CommandStatus>, ms: number) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"still running">((r) =>
+    timer = setTimeout(() => r("still running"), ms)
+  );
+  return Promise.race([exited, late]).finally(() => clearTimeout(timer));
+}
+
+Deno.test({
+  name:
+    "SIGTERM with a client that stopped reading: the process still exits after the grace period",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const upstream = FakeUpstream.start();
+    const { proxy, url } = await startMain(upstream, { shutdown_grace_seconds: 0.5 });
+    const conn = await connect(url);
+    try {
+      // Far more than the socket buffers hold: the answer can never be flushed to this client.
+      upstream.enqueue("/v1/chat/completions", {
+        pieces: textStream(Array.from({ length: 400 }, () => "x".repeat(64 * 1024))),
+      });
+      const body = JSON.stringify({
+        model: "Qwen/Qwen3-32B-TEE",
+        messages: [{ role: "user", content: "hi" }],
+      });
+      await conn.write(new TextEncoder().encode(
+        `POST /api/chat HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+      ));
+      while (upstream.calls("/v1/chat/completions").length === 0) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await new Promise((r) => setTimeout(r, 300)); // let the buffers fill
+      const status = await exitWithin(proxy.stop("SIGTERM"), 8000);
+      assert.notEqual(status, "still running", proxy.output());
+      assert.equal((status as Deno.CommandStatus).code, 0);
+      assert.match(proxy.output(), /the grace period is over: cutting open streams now/);
+    } finally {
+      conn.close();
+      await proxy.stop("SIGKILL");
+      await upstream.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "Ctrl+C delivered twice at once (deno task forwards it too) drains; a later one cuts",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const upstream = FakeUpstream.start();
+    const { proxy, url } = await startMain(upstream, { shutdown_grace_seconds: 30 });
+    try {
+      upstream.enqueue("/v1/chat/completions", {
+        pieces: sse([chunk({ content: "before shutdown" })], { done: false }),
+        hang: true,
+      });
+      const res = await fetch(`${url}/api/chat`, {
+        method: "POST",
+        body: JSON.stringify({
+          model: "Qwen/Qwen3-32B-TEE",
+          messages: [{ role: "user", content: "hi" }],
+        }),
+      });
+      const reader = res.body!.getReader();
+      await reader.read();
+      // What a terminal's Ctrl+C under `deno task start` delivers: the process group's SIGINT
+      // and the one deno task forwards, microseconds apart. (50 ms here: two signals closer than
+      // the process takes to handle one may be merged by the kernel, and the test must see two.)
+      const exited = proxy.stop("SIGINT");
+      await new Promise((r) => setTimeout(r, 50));
+      void proxy.stop("SIGINT");
+      await proxy.waitFor(/shutting down \(SIGINT\)/);
+      let cut = false;
+      const rest = (async () => {
+        let text = "";
+        for (let r = await reader.read(); !r.done; r = await reader.read()) {
+          text += new TextDecoder().decode(r.value);
+        }
+        cut = true;
+        return text;
+      })();
+      await new Promise((r) => setTimeout(r, 700));
+      assert.equal(cut, false, "one Ctrl+C cut the open stream");
+      assert.doesNotMatch(proxy.output(), /cutting open streams/);
+      void proxy.stop("SIGINT"); // a second, deliberate Ctrl+C
+      assert.equal(
+        (await rest).trim().split("\n").at(-1),
+        '{"error":"the proxy is shutting down; the answer was cut"}',
+      );
+      assert.equal((await exited).code, 0);
+      assert.match(proxy.output(), /second signal: cutting open streams now/);
     } finally {
       await proxy.stop("SIGKILL");
       await upstream.close();

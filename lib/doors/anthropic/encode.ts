@@ -30,10 +30,10 @@ export const THINKING_SIGNATURE = "ollama-chutes-proxy";
 
 /** Anthropic's stop reason for how the upstream finished. */
 export function stopReason(summary: AnswerSummary, toolCalls: number): StopReason {
+  // Cut by the limit: an unfinished tool call was left out, so nothing is there to run.
+  if (summary.finishReason === "length") return "max_tokens";
   if (toolCalls > 0) return "tool_use";
   switch (summary.finishReason) {
-    case "length":
-      return "max_tokens";
     case "content_filter":
       return "refusal";
     default:

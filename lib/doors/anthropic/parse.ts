@@ -7,6 +7,7 @@
  * object, an image that is not base64 or a URL). Ollama's wording is kept where its tests fix it.
  */
 import { ProxyError } from "../../base/errors.ts";
+import { parseJsonBody } from "../../base/json.ts";
 import type {
   ContentBlock,
   ImageSource,
@@ -33,12 +34,7 @@ export function invalidField(path: string, expected: string, value: unknown): Pr
 export async function readJsonObject(request: Request): Promise<Body> {
   const text = await request.text();
   if (text.trim() === "") throw new ProxyError(400, "missing request body");
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new ProxyError(400, `invalid JSON in request body: ${(err as Error).message}`);
-  }
+  const value = parseJsonBody(text);
   if (!isObject(value)) throw invalidField("body", "a JSON object", value);
   return value;
 }

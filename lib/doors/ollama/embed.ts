@@ -8,6 +8,7 @@
  */
 import { untagged } from "../../models/catalogue.ts";
 import { jsonResponse, ProxyError } from "../../base/errors.ts";
+import { noteHeader } from "../../base/headers.ts";
 import { invalidField, optionalString, parseJsonObject, parseKeepAlive } from "./types.ts";
 import type { UpstreamEmbeddings } from "../../upstream/wire.ts";
 import type { CoreDeps } from "../../core/deps.ts";
@@ -115,7 +116,7 @@ function isModelNotFound(err: ProxyError): boolean {
 }
 
 function ignoredHeaders(ignored: string[]): Record<string, string> {
-  return ignored.length > 0 ? { "x-proxy-ignored-options": ignored.join(", ") } : {};
+  return ignored.length > 0 ? { "x-proxy-ignored-options": noteHeader(ignored) } : {};
 }
 
 /** `POST /api/embed`. */

@@ -4,6 +4,7 @@
  * names the offending field, e.g. `invalid "messages[1].content": expected a string`.
  */
 import { ProxyError } from "../../base/errors.ts";
+import { parseJsonBody } from "../../base/json.ts";
 
 /** A tool call as Ollama sends and receives it: arguments are an object. */
 export interface OllamaToolCall {
@@ -68,12 +69,7 @@ export function invalidField(path: string, expected: string, value: unknown): Pr
 /** Parses a request body as a JSON object (`missing request body` when empty, as Ollama says). */
 export function parseJsonObject(text: string): Body {
   if (text.trim() === "") throw new ProxyError(400, "missing request body");
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new ProxyError(400, `invalid JSON in request body: ${(err as Error).message}`);
-  }
+  const value = parseJsonBody(text);
   // A JSON `null` decodes like `{}` in Ollama (Go), so the route's own "model" error follows.
   if (value === null) return {};
   if (typeof value !== "object" || Array.isArray(value)) {

@@ -93,6 +93,16 @@ export async function handleOpenAICompletion(
   delete body.stream;
   delete body.stream_options;
   const ignored: string[] = [];
+  // Newer OpenAI clients name the output limit max_completion_tokens; vLLM reads max_tokens.
+  let maxTokensField = "max_tokens";
+  if (body.max_completion_tokens !== undefined && body.max_completion_tokens !== null) {
+    body.max_tokens = body.max_completion_tokens;
+    maxTokensField = "max_completion_tokens";
+  }
+  delete body.max_completion_tokens;
+  if (kind === "text" && Array.isArray(body.prompt) && body.prompt.length > 1) {
+    throw new ProxyError(400, "invalid 'prompt': one prompt per request (each is billed)");
+  }
   if (typeof body.n === "number" && body.n > 1) {
     ignored.push(`n (${body.n} choices asked; one is answered)`);
   }
@@ -109,6 +119,7 @@ export async function handleOpenAICompletion(
       ignored,
       needs: { tools, vision: images, thinking },
       relaxThinking: true,
+      maxTokensField,
     },
     deps,
     ctx,

@@ -1,18 +1,13 @@
 /**
- * The `/v1` door's boundary checks shared by its routes: the body must be a JSON object, and the
- * model must be named (OpenAI's own wording for both).
+ * The `/v1` door's boundary checks shared by its routes: the body must be a JSON object (not
+ * nested too deep: lib/base/json.ts), and the model must be named (OpenAI's own wording for both).
  */
 import { ProxyError } from "../../base/errors.ts";
+import { parseJsonBody } from "../../base/json.ts";
 
 /** The request body as a JSON object (400 otherwise). */
 export async function readBody(request: Request): Promise<Record<string, unknown>> {
-  const text = await request.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (err) {
-    throw new ProxyError(400, `invalid JSON in request body: ${(err as Error).message}`);
-  }
+  const body = parseJsonBody(await request.text());
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw new ProxyError(400, "request body must be a JSON object");
   }

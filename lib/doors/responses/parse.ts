@@ -6,6 +6,7 @@
  * can trust. Input items and tools are checked by their own modules.
  */
 import { ProxyError } from "../../base/errors.ts";
+import { parseJsonBody } from "../../base/json.ts";
 import { parseInput } from "./items.ts";
 import { parseToolChoice, parseTools, printable } from "./tools.ts";
 import type { ResponsesRequest } from "./types.ts";
@@ -71,13 +72,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /** The request body as a JSON object (400 otherwise). */
 export async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
-  const text = await request.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (err) {
-    throw bad(`invalid JSON in request body: ${(err as Error).message}`);
-  }
+  const body = parseJsonBody(await request.text());
   if (!isObject(body)) throw bad("request body must be a JSON object");
   return body;
 }

@@ -391,21 +391,21 @@ Deno.test("messages: count_tokens is answered locally, with no upstream call at 
 });
 
 Deno.test("messages: with access keys, x-api-key is accepted as well as a bearer key", async () => {
-  await using p = startProxy({ config: { api_keys: ["k-one"] } });
+  await using p = startProxy({ config: { api_keys: ["k-one-made-up-16ch"] } });
   p.upstream.enqueue(CHAT, { pieces: textStream(["a"]) });
   p.upstream.enqueue(CHAT, { pieces: textStream(["b"]) });
   const viaHeader = await post(p, MESSAGES, ASK, {
-    headers: { "content-type": "application/json", "x-api-key": "k-one" },
+    headers: { "content-type": "application/json", "x-api-key": "k-one-made-up-16ch" },
   });
   assert.equal(viaHeader.status, 200);
   await viaHeader.body?.cancel();
   const viaBearer = await post(p, MESSAGES, ASK, {
-    headers: { "content-type": "application/json", authorization: "Bearer k-one" },
+    headers: { "content-type": "application/json", authorization: "Bearer k-one-made-up-16ch" },
   });
   assert.equal(viaBearer.status, 200);
   await viaBearer.body?.cancel();
   const wrong = await post(p, MESSAGES, ASK, {
-    headers: { "content-type": "application/json", "x-api-key": "k-two" },
+    headers: { "content-type": "application/json", "x-api-key": "k-two-made-up-16ch" },
   });
   assert.equal(wrong.status, 401);
   assert.equal((await wrong.json()).error.type, "authentication_error");

@@ -262,3 +262,17 @@ Deno.test("ollama client: embed and embeddings", async () => {
     message: 'model "missing" not found, try pulling it first',
   });
 });
+
+Deno.test("/api/embed: an option name with a line break makes a safe header, never a 500", async () => {
+  await using p = startProxy();
+  p.upstream.enqueue(EMBED, embeddings([[3, 4]]));
+  const res = await post(p, "/api/embed", {
+    model: BGE,
+    input: ["a"],
+    options: { "evil\r\nx-injected: 1": 1 },
+  });
+  assert.equal(res.status, 200);
+  await res.json();
+  assert.equal(res.headers.get("x-injected"), null);
+  assert.equal(res.headers.get("x-proxy-ignored-options"), "evil??x-injected: 1");
+});

@@ -258,7 +258,7 @@ Deno.test("responses http: notes name odd fields safely; max_output_tokens is cl
   const res = await post(p, "/v1/responses", odd);
   assert.equal(res.status, 200);
   await res.json();
-  assert.equal(p.upstream.calls(CHAT)[0]!.body!.max_tokens, 40960);
+  assert.equal(p.upstream.calls(CHAT)[0]!.body!.max_tokens, 40135);
   assert.equal(
     res.headers.get("x-proxy-ignored-options"),
     [
@@ -266,7 +266,7 @@ Deno.test("responses http: notes name odd fields safely; max_output_tokens is cl
       "caf???x-evil: 1 (not a Responses field this proxy knows)",
       ...Array.from({ length: 9 }, (_, i) => `extra_${i} (not a Responses field this proxy knows)`),
       "3 more unknown fields",
-      "max_output_tokens above the model's limit (1000000 clamped to 40960)",
+      "max_output_tokens above the model's limit (1000000 clamped to 40135)",
     ].join(", "),
   );
 });
