@@ -111,7 +111,7 @@ Deno.test("Secrets: redacts every secret, then cuts; blanks are ignored", () => 
   const secrets = new Secrets(["", "s3cret-value-1", "another-secret"]);
   assert.equal(secrets.longest, 14);
   assert.equal(secrets.redact("a s3cret-value-1 b another-secret"), "a [redacted] b [redacted]");
-  assert.equal(secrets.cut(`${"a".repeat(5)}s3cret-value-1`, 8), "aaaaa[re…");
+  assert.equal(secrets.cut(`${"a".repeat(5)} s3cret-value-1`, 9), "aaaaa [re…");
   assert.equal(new Secrets([]).redact("as it is"), "as it is");
 });
 
