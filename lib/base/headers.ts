@@ -1,11 +1,23 @@
 /**
- * Header values built from client text (the option names in `X-Proxy-Ignored-Options`): only
- * printable Latin-1 survives (anything else becomes `?`, so `Headers` never throws and no line
- * break can start a header of its own), and the value is bounded.
+ * Header values built from client text (the option names in `X-Proxy-Ignored-Options`): a
+ * control character is written as `\xHH` (so no line break starts a header of its own and Deno's
+ * HTTP/1 writer never sees one), a character beyond Latin-1 as `?` (so `Headers` never throws),
+ * and the value is bounded.
  */
+
+/** Writes control characters (tab aside) as `\xHH` and characters beyond Latin-1 as `?`. */
+export function safeHeaderValue(value: string): string {
+  return value
+    // deno-lint-ignore no-control-regex -- matching control characters is the point
+    .replace(
+      /[\u0000-\u0008\u000a-\u001f\u007f]/g,
+      (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+    )
+    .replace(/[^\u0000-\u00ff]/g, "?");
+}
 
 /** Joins notes into one safe header value. */
 export function noteHeader(notes: readonly string[]): string {
-  const text = notes.join(", ").replace(/[^\x20-\x7e\xa0-\xff]/g, "?");
+  const text = safeHeaderValue(notes.join(", "));
   return text.length > 2000 ? `${text.slice(0, 2000)}...` : text;
 }

@@ -8,6 +8,7 @@
  * methods (405) too, because clients JSON-parse error bodies.
  */
 import { ProxyError, toProxyError } from "../base/errors.ts";
+import { safeHeaderValue } from "../base/headers.ts";
 import { RequestContext } from "../core/context.ts";
 import type { CoreDeps } from "../core/deps.ts";
 import type { ErrorShape, RouteRow, RouteTable } from "../core/routes.ts";
@@ -131,19 +132,6 @@ function decide(index: RouteIndex, method: string, path: string): Decision {
     };
   }
   return { kind: "route", mounted, rest };
-}
-
-/**
- * A header value with a control character (a client's option name with ESC in
- * `X-Proxy-Ignored-Options`) passes `Headers` but makes Deno's HTTP/1 writer panic, which ends
- * the whole process: such characters are written as `\xHH` instead.
- */
-function safeHeaderValue(value: string): string {
-  return value.replace(
-    // deno-lint-ignore no-control-regex -- matching control characters is the point
-    /[\u0000-\u0008\u000a-\u001f\u007f]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-  );
 }
 
 function withHeaders(response: Response, extra: Headers, head: boolean): Response {
