@@ -10,6 +10,7 @@ import { ProxyError } from "../base/errors.ts";
 import { isTransient } from "../upstream/retry.ts";
 import type { CoreDeps } from "./deps.ts";
 import type { UpstreamTrace } from "../upstream/client.ts";
+import { outputLimit, promptEstimate } from "./policy.ts";
 
 /** What the fallback loop needs from the app. */
 export type FallbackDeps = Pick<
@@ -29,6 +30,7 @@ export interface Answered {
 async function chainFor(
   primary: Resolved,
   requested: string,
+  body: Record<string, unknown>,
   deps: FallbackDeps,
 ): Promise<Resolved[]> {
   const table = deps.config.fallbacks;
@@ -38,9 +40,26 @@ async function chainFor(
   for (const name of names) {
     const alt = await deps.catalogue.resolve(name);
     if (!alt) deps.log.warn(`fallback "${name}" for ${requested} is not a known model; skipped`);
-    else if (!chain.some((c) => c.upstreamId === alt.upstreamId)) chain.push(alt);
+    else if (!canServe(alt, body)) {
+      deps.log.debug(`fallback "${name}" for ${requested} lacks tools; skipped`);
+    } else if (!chain.some((c) => c.upstreamId === alt.upstreamId)) chain.push(alt);
   }
   return chain;
+}
+
+/** An alternate that is known to lack tools cannot take a request that offers them. */
+function canServe(candidate: Resolved, body: Record<string, unknown>): boolean {
+  const facts = candidate.facts;
+  const tools = Array.isArray(body.tools) && body.tools.length > 0;
+  return !tools || !facts?.featuresKnown || facts.capabilities.includes("tools");
+}
+
+/** The output limit is the alternate's own: what it can give this prompt. */
+function fitTo(candidate: Resolved, body: Record<string, unknown>): void {
+  const limit = outputLimit(candidate, promptEstimate(body));
+  if (limit !== undefined && typeof body.max_tokens === "number" && body.max_tokens > limit) {
+    body.max_tokens = limit;
+  }
 }
 
 /**
@@ -56,10 +75,11 @@ export async function postWithFallbacks(
   deps: FallbackDeps,
   trace: UpstreamTrace = { attempts: 0 },
 ): Promise<Answered> {
-  const chain = await chainFor(primary, requested, deps);
+  const chain = await chainFor(primary, requested, body, deps);
   let attempts = 0;
   for (const [i, candidate] of chain.entries()) {
     body.model = candidate.upstreamId;
+    if (i > 0) fitTo(candidate, body);
     try {
       const upstream = deps.upstreams[candidate.facts?.upstreamIndex ?? 0] ?? deps.upstream;
       const response = await upstream.post(path, body, signal, trace);

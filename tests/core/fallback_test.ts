@@ -81,3 +81,28 @@ Deno.test("Chutes model pools and routing suffixes pass through untouched", asyn
     assert.equal(p.upstream.calls(CHAT).at(-1)!.body!.model, pool);
   }
 });
+
+Deno.test("an alternate gets what it can serve: one without tools is skipped, the output limit is its own", async () => {
+  const VL = "Qwen/Qwen2.5-VL-72B-Instruct"; // no tools (features known)
+  await using p = startProxy({
+    config: { retry_attempts: 1, fallbacks: { [QWEN]: [VL, DEEPSEEK] } },
+  });
+  p.upstream.models = p.upstream.models.map((m) =>
+    m.id === DEEPSEEK ? { ...m, context_length: 8192, max_output_length: 4096 } : m
+  );
+  await p.deps.catalogue.refresh();
+  p.upstream.enqueue(CHAT, cold);
+  p.upstream.enqueue(CHAT, { pieces: textStream(["ok"]) });
+  const tools = [{ type: "function", function: { name: "f", parameters: { type: "object" } } }];
+  const res = await post(p, "/v1/chat/completions", {
+    ...ask(QWEN),
+    tools,
+    max_tokens: 30000,
+  });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("x-proxy-fallback"), `${QWEN} -> ${DEEPSEEK}`);
+  await res.json();
+  const calls = p.upstream.calls(CHAT);
+  assert.deepEqual(calls.map((c) => c.body!.model), [QWEN, DEEPSEEK]);
+  assert.equal(calls[1]!.body!.max_tokens, 4096);
+});
