@@ -5,15 +5,15 @@
  * and the value is bounded.
  */
 
+// deno-lint-ignore no-control-regex -- matching control characters is the point
+const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f\u0100-\uffff]/g;
+
 /** Writes control characters (tab aside) as `\xHH` and characters beyond Latin-1 as `?`. */
 export function safeHeaderValue(value: string): string {
-  return value
-    // deno-lint-ignore no-control-regex -- matching control characters is the point
-    .replace(
-      /[\u0000-\u0008\u000a-\u001f\u007f]/g,
-      (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-    )
-    .replace(/[^\u0000-\u00ff]/g, "?");
+  return value.replace(UNSAFE, (c) => {
+    const code = c.charCodeAt(0);
+    return code > 0xff ? "?" : `\\x${code.toString(16).padStart(2, "0")}`;
+  });
 }
 
 /** Joins notes into one safe header value. */
