@@ -92,7 +92,11 @@ export function upstreamHttpError(status: number, bodyText: string): ProxyError 
   return new ProxyError(clientStatus, message, isTransientStatus(status));
 }
 
-/** Statuses worth retrying before the first byte (used by the upstream client). */
+/**
+ * Upstream answers worth another attempt: 429 (capacity, rate) and 503 (no instance yet). A 502
+ * or 504 *answered* by Chutes' gateway may mean the request reached a miner that still runs
+ * (and bills) it, so it is not sent again; the proxy's own 502 (never connected) and 504 are.
+ */
 export function isTransientStatus(status: number): boolean {
-  return status === 429 || status === 502 || status === 503 || status === 504;
+  return status === 429 || status === 503;
 }

@@ -1,7 +1,8 @@
 /**
  * Retry policy for upstream calls, before the first byte only: which failures are transient
- * (connection errors, time-outs, Chutes' capacity and rate 429s, 500 "exhausted all available
- * targets", 502/503/504), how long to wait (capped exponential backoff with full jitter, or the
+ * (a connection never made, the proxy's own time-out, Chutes' capacity and rate 429s, 500
+ * "exhausted all available targets", 503 "no instances"; not an upstream's own 502/504, which
+ * may hide a request that still runs and bills), how long to wait (capped exponential backoff with full jitter, or the
  * upstream's `Retry-After`), and the per-request budget (attempts and total wait). Quota and
  * free-tier caps, and 400/401/402/404, are never retried: waiting will not fix them; nor is a
  * request the upstream may already have processed, or a redirect (`NotRetriable`).
@@ -52,10 +53,13 @@ export function isTransient(err: ProxyError): boolean {
       return !PERMANENT_429.test(err.message);
     case 500:
       return TRANSIENT_500.test(err.message);
-    case 502:
     case 503:
-    case 504:
       return true;
+    case 502:
+    case 504:
+      // Only when the proxy made it (the upstream never connected, the budget ran out): an
+      // upstream's own 502/504 may hide a request that still runs and bills.
+      return err.retryable;
     default:
       return false;
   }

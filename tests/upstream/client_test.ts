@@ -286,3 +286,24 @@ Deno.test("a 204 from the upstream is an empty answer, never a 500", async () =>
     await upstream.shutdown();
   }
 });
+
+Deno.test("an upstream's own 502 or 504 answer is not sent again, nor handed to a fallback", async () => {
+  await using p = startProxy({
+    config: { fallbacks: { [QWEN]: ["deepseek-ai/DeepSeek-V3-0324"] } },
+  });
+  for (const status of [502, 504]) {
+    const before = p.upstream.calls(CHAT).length;
+    p.upstream.enqueue(CHAT, {
+      status,
+      text: "<html>Gateway Time-out</html>",
+      headers: { "content-type": "text/html" },
+    });
+    p.upstream.enqueue(CHAT, { pieces: textStream(["billed twice?"]) });
+    const res = await post(p, "/api/chat", { ...ask, stream: false });
+    assert.equal(res.status, status);
+    await res.body?.cancel();
+    assert.equal(p.upstream.calls(CHAT).length - before, 1, `${status}: one POST`);
+    // The queued answer was never taken: drain it for the next round.
+    await (await post(p, "/api/chat", { ...ask, stream: false })).body?.cancel();
+  }
+});

@@ -3,7 +3,7 @@
  * jittered, capped backoff.
  */
 import assert from "node:assert/strict";
-import { ProxyError } from "../../lib/base/errors.ts";
+import { ProxyError, upstreamHttpError } from "../../lib/base/errors.ts";
 import {
   backoffDelay,
   DEFAULT_RETRY,
@@ -11,7 +11,7 @@ import {
   parseRetryAfter,
 } from "../../lib/upstream/retry.ts";
 
-Deno.test("isTransient: capacity and gateway failures yes; client, auth, quota and daily caps no", () => {
+Deno.test("isTransient: capacity failures and the proxy's own gateway errors yes; client, auth, quota, daily caps and an upstream's own 502/504 no", () => {
   const cases: [number, string, boolean][] = [
     [429, "Infrastructure is at maximum capacity, try again later", true],
     [429, "no_targets", true],
@@ -34,8 +34,20 @@ Deno.test("isTransient: capacity and gateway failures yes; client, auth, quota a
     [404, "model not found: x", false],
   ];
   for (const [status, message, expected] of cases) {
-    assert.equal(isTransient(new ProxyError(status, message)), expected, `${status} ${message}`);
+    // The proxy's own 502 (never connected) and 504 (budget spent) are marked retryable.
+    const own = status === 502 || status === 504;
+    assert.equal(
+      isTransient(new ProxyError(status, message, own)),
+      expected,
+      `${status} ${message}`,
+    );
   }
+  // The same statuses answered by the upstream (a gateway page) are not sent again: the request
+  // may have reached a miner that still runs it.
+  for (const status of [502, 504]) {
+    assert.equal(isTransient(upstreamHttpError(status, "<html>Bad Gateway</html>")), false);
+  }
+  assert.equal(isTransient(upstreamHttpError(503, "No instances available")), true);
 });
 
 Deno.test("parseRetryAfter reads seconds and HTTP dates", () => {
