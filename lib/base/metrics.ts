@@ -42,6 +42,7 @@ export interface MinuteBucket {
 
 const BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const RECENT = 50;
+const MAX_MODELS = 500;
 const RECENT_ERRORS = 100;
 const QUIET_ROUTES = new Set([
   "/ui",
@@ -109,8 +110,20 @@ export class Metrics {
     this.#listeners.push(listener);
   }
 
+  /** Models seen so far: label values are bounded, so a client cannot grow them without end. */
+  readonly #models = new Set<string>();
+
+  /** The model's label: itself for the first `MAX_MODELS` names, then `other`. */
+  #modelLabel(model: string): string {
+    if (model === "" || this.#models.has(model)) return model;
+    if (this.#models.size >= MAX_MODELS) return "other";
+    this.#models.add(model);
+    return model;
+  }
+
   /** Records one finished request. */
-  record(r: RequestRecord): void {
+  record(record: RequestRecord): void {
+    const r = { ...record, model: this.#modelLabel(record.model) };
     const key = `${r.route}\u0000${r.status}\u0000${r.model}`;
     this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
     if (r.model) {

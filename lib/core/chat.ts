@@ -168,12 +168,10 @@ export async function openChat(
   signal: AbortSignal,
 ): Promise<ChatAnswer> {
   ctx.door = plan.door;
+  // Counted under its name only once it resolved: an unknown name is the client's text.
+  const resolved = plan.resolved ?? await resolveModel(plan.model, deps);
   ctx.model = plan.model;
-  let resolved = plan.resolved;
-  if (!resolved) {
-    resolved = await resolveModel(plan.model, deps);
-    checkCapabilities(plan, resolved);
-  }
+  if (!plan.resolved) checkCapabilities(plan, resolved);
   if (resolved.facts) deps.running.touch(resolved.facts, plan.keepAlive);
   applyPolicy(plan, resolved, deps);
   const body = plan.body;

@@ -29,13 +29,18 @@ export const QUIET_ROUTES: ReadonlySet<string> = new Set([
   "/favicon.ico",
 ]);
 
+/** Client or upstream text kept for the log, metrics and status page: at most `max` characters. */
+function bounded(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
 /** Per-request facts gathered by the handlers and written as one line at the end. */
 export class RequestContext {
   readonly id = crypto.randomUUID().slice(0, 8);
   readonly trace: UpstreamTrace = { attempts: 0 };
   /** The client protocol that answered (`ollama`, `openai`, `anthropic`, `responses`). */
   door: string | undefined;
-  model: string | undefined;
+  #model: string | undefined;
   promptTokens: number | undefined;
   completionTokens: number | undefined;
   firstTokenAt: number | undefined;
@@ -48,6 +53,15 @@ export class RequestContext {
   /** Set by a handler whose body streams: the line is written by `end()` when the body ends. */
   streaming = false;
   #written = false;
+
+  /** The model the request ran on, as the client named it (client text: kept short). */
+  get model(): string | undefined {
+    return this.#model;
+  }
+
+  set model(name: string | undefined) {
+    this.#model = name === undefined ? undefined : bounded(name, 200);
+  }
 
   constructor(
     readonly method: string,
@@ -114,11 +128,12 @@ export class RequestContext {
 
   #outcome(status: number, note: string | undefined): Outcome {
     if (note?.startsWith("failed")) {
-      return { kind: "failed", error: note.replace(/^failed:?\s*/, "") || "the stream failed" };
+      const error = note.replace(/^failed:?\s*/, "") || "the stream failed";
+      return { kind: "failed", error: bounded(error, 500) };
     }
     if (note === "client left") return { kind: "aborted", error: "the client left before the end" };
     if (status >= 400) {
-      return { kind: "failed", error: this.failure ?? `answered HTTP ${status}` };
+      return { kind: "failed", error: bounded(this.failure ?? `answered HTTP ${status}`, 500) };
     }
     return { kind: "ok", error: undefined };
   }

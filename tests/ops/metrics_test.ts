@@ -102,3 +102,51 @@ Deno.test("with access keys, probes stay open but /metrics needs a key", async (
   await denied.body?.cancel();
   await metrics(p.url, { headers: { authorization: "Bearer metrics-key-made-up" } });
 });
+
+Deno.test("client-chosen model names cannot grow the metrics, the status page or memory", async () => {
+  await using p = startProxy({ config: { retry_attempts: 1 } });
+  // Unknown names are 404s: counted, but under no model label.
+  for (let i = 0; i < 30; i++) {
+    const res = await post(p, "/api/chat", { ...ask, model: `nope-${i}-${"x".repeat(100_000)}` });
+    assert.equal(res.status, 404);
+    await res.body?.cancel();
+  }
+  // Chutes pools pass through as named: a long one is cut in every record.
+  const pool = `${QWEN},${"y".repeat(50_000)}`;
+  p.upstream.enqueue(CHAT, { pieces: textStream(["ok"]) });
+  await (await post(p, "/api/chat", { ...ask, model: pool, stream: false })).json();
+  const metrics = await (await fetch(`${p.url}/metrics`)).text();
+  assert.ok(metrics.length < 20_000, `${metrics.length} characters of metrics`);
+  assert.equal(metrics.includes("nope-"), false);
+  assert.match(metrics, /model="Qwen\/Qwen3-32B-TEE,y{100,200}…"/);
+  const ui = await (await fetch(`${p.url}/ui/data`)).text();
+  assert.ok(ui.length < 100_000, `${ui.length} characters of /ui/data`);
+  assert.equal(ui.includes("x".repeat(1000)), false);
+});
+
+Deno.test("past 500 model names, further ones are counted as 'other'", async () => {
+  await using p = startProxy();
+  const m = p.deps.metrics;
+  const record = (model: string) =>
+    m.record(
+      {
+        at: 0,
+        method: "POST",
+        route: "/api/chat",
+        status: 200,
+        model,
+        attempts: 1,
+        promptTokens: 1,
+        completionTokens: 1,
+        ttftMs: undefined,
+        totalMs: 1,
+        id: "x",
+        failed: false,
+      } as Parameters<typeof m.record>[0],
+    );
+  for (let i = 0; i < 600; i++) record(`pool-${i}`);
+  const text = m.prometheus();
+  assert.match(text, /model="pool-499"/);
+  assert.equal(text.includes('model="pool-500"'), false);
+  assert.match(text, /ollama_proxy_tokens_total\{model="other",direction="in"\} 100/);
+});

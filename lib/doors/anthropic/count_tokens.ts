@@ -28,8 +28,8 @@ export async function handleCountTokens(
   ctx: RequestContext,
 ): Promise<Response> {
   const req = parseMessagesRequest(await readJsonObject(request), true);
+  // No upstream call, no model recorded: a count is not a request Chutes sees or bills.
   ctx.door = "anthropic";
-  ctx.model = req.model;
   const { plan } = toChatPlan(req);
   return Response.json({ input_tokens: estimateInputTokens(plan.body) });
 }

@@ -38,7 +38,6 @@ export async function handleResponses(
   ctx: RequestContext,
 ): Promise<Response> {
   const parsed = parseResponsesRequest(await readJsonObject(request));
-  ctx.model = parsed.model;
   const store = storeOf(deps);
   const owner = await ownerOf(request);
   if (parsed.previousResponseId !== undefined) {
