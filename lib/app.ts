@@ -144,7 +144,12 @@ export function createApp(
       : upstreamFor(config.embed_base_url),
     catalogue,
     cors: new CorsPolicy(config.origins),
-    hosts: new HostCheck(config.host, config.allowed_hosts, machineHostname()),
+    hosts: new HostCheck(
+      config.host,
+      config.allowed_hosts,
+      machineHostname(),
+      config.api_keys.length > 0,
+    ),
     keys: new KeyCheck(config.api_keys, options.sleep ? { wait: options.sleep } : {}),
     keyNames: new KeyNames(config.api_keys.length > 0, config.key_names),
     metrics,

@@ -6,8 +6,11 @@
  * link-local or unspecified (an IP is never rebound), this machine's host name, a name ending in
  * `.localhost`, `.local` or `.internal`, or a name listed in `allowed_hosts` (`*.example.com`
  * matches subdomains; a lone `*` turns the guard off). Bound beyond loopback, where access keys
- * guard the proxy, the rule applies only when `allowed_hosts` lists names. A request without
- * `Host` (HTTP/1.0) passes: browsers always send one.
+ * guard the proxy, the rule applies only when `allowed_hosts` lists names — or when no access
+ * keys are set: a container binds 0.0.0.0 although Docker publishes it on 127.0.0.1 only, and a
+ * keyless proxy must not answer a rebinding page there either (a name reached by IP, `.local`
+ * or a listed name still passes). A request without `Host` (HTTP/1.0) passes: browsers always
+ * send one.
  */
 
 /** True for a bind address that only this machine can reach. */
@@ -67,9 +70,16 @@ export class HostCheck {
   readonly #exact = new Set<string>(["localhost"]);
   readonly #suffixes = [...LOCAL_SUFFIXES];
 
-  constructor(bindHost: string, allowedHosts: readonly string[], hostname?: string) {
+  /** `keyed`: access keys are set (beyond loopback the guard then waits for listed names). */
+  constructor(
+    bindHost: string,
+    allowedHosts: readonly string[],
+    hostname?: string,
+    keyed = false,
+  ) {
     const listed = allowedHosts.map((h) => h.trim().toLowerCase()).filter((h) => h !== "");
-    this.enabled = !listed.includes("*") && (isLoopbackHost(bindHost) || listed.length > 0);
+    this.enabled = !listed.includes("*") &&
+      (isLoopbackHost(bindHost) || listed.length > 0 || !keyed);
     if (hostname) this.#exact.add(hostname.toLowerCase());
     for (const host of listed) {
       if (host.startsWith("*.")) this.#suffixes.push(host.slice(1));

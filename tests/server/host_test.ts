@@ -42,17 +42,23 @@ Deno.test("HostCheck on loopback: local names and local IPs pass, other names do
   assert.equal(check.permits(null), true, "no Host (HTTP/1.0)");
 });
 
-Deno.test("HostCheck: allowed_hosts adds names and *.suffixes; * turns it off; beyond loopback only when listed", () => {
+Deno.test("HostCheck: allowed_hosts adds names and *.suffixes; * turns it off; beyond loopback with keys only when listed", () => {
   const listed = new HostCheck("127.0.0.1", ["Proxy.Example.com", "*.lan.example"]);
   assert.equal(listed.permits("proxy.example.com:443"), true);
   assert.equal(listed.permits("a.lan.example"), true);
   assert.equal(listed.permits("lan.example"), false);
   assert.equal(listed.permits("other.example"), false);
   assert.equal(new HostCheck("127.0.0.1", ["*"]).permits("evil.example"), true);
-  const wide = new HostCheck("0.0.0.0", []);
+  const wide = new HostCheck("0.0.0.0", [], undefined, true);
   assert.equal(wide.enabled, false);
   assert.equal(wide.permits("evil.example"), true);
-  const wideListed = new HostCheck("0.0.0.0", ["proxy.example.com"]);
+  // Without keys, beyond loopback (a container published on 127.0.0.1): the guard is on.
+  const keyless = new HostCheck("0.0.0.0", []);
+  assert.equal(keyless.enabled, true);
+  assert.equal(keyless.permits("evil.example"), false);
+  assert.equal(keyless.permits("192.168.1.5:11434"), true);
+  assert.equal(keyless.permits("homeserver.local"), true);
+  const wideListed = new HostCheck("0.0.0.0", ["proxy.example.com"], undefined, true);
   assert.equal(wideListed.permits("evil.example"), false);
   assert.equal(wideListed.permits("proxy.example.com"), true);
   assert.equal(wideListed.permits("192.168.1.5:11434"), true);
@@ -113,10 +119,27 @@ Deno.test("HTTP: local names and allowed_hosts are served", async () => {
   }
 });
 
-Deno.test("HTTP: bound beyond loopback without allowed_hosts, any Host is served", async () => {
-  await using p = startProxy({ config: { host: "0.0.0.0" } });
-  const res = await exchange(p.url, { path: "/api/version", headers: { host: "evil.example" } });
-  assert.equal(res.status, 200);
+Deno.test("HTTP: bound beyond loopback, a foreign Host is served with keys, refused without", async () => {
+  const key = "proxy-key-0123456789abcdef";
+  await using keyed = startProxy({ config: { host: "0.0.0.0", api_keys: [key] } });
+  const served = await exchange(keyed.url, {
+    path: "/api/version",
+    headers: { host: "evil.example", authorization: `Bearer ${key}` },
+  });
+  assert.equal(served.status, 200);
+  // The Docker recipe: 0.0.0.0 inside, published on 127.0.0.1, no keys. A rebinding page is out.
+  await using keyless = startProxy({ config: { host: "0.0.0.0" } });
+  const refused = await exchange(keyless.url, {
+    method: "POST",
+    path: "/api/chat",
+    headers: { host: "evil.example:11434", origin: "http://evil.example:11434" },
+    body: JSON.stringify({
+      model: "Qwen/Qwen3-32B-TEE",
+      messages: [{ role: "user", content: "x" }],
+    }),
+  });
+  assert.equal(refused.status, 403);
+  assert.equal(keyless.upstream.calls("/v1/chat/completions").length, 0);
 });
 
 Deno.test("PROXY_ALLOWED_HOSTS lists names as allowed_hosts does; the compose file sets it", async () => {
@@ -124,7 +147,7 @@ Deno.test("PROXY_ALLOWED_HOSTS lists names as allowed_hosts does; the compose fi
   const listed = configFromEnv({ PROXY_ALLOWED_HOSTS: " proxy, *.lan ,," }).allowed_hosts;
   assert.deepEqual(listed, ["proxy", "*.lan"]);
   // In a container the proxy binds 0.0.0.0: with the listed name the rebinding guard is on.
-  const check = new HostCheck("0.0.0.0", listed as string[]);
+  const check = new HostCheck("0.0.0.0", listed as string[], undefined, true);
   assert.equal(check.enabled, true);
   assert.equal(check.permits("proxy:11434"), true);
   assert.equal(check.permits("localhost:11434"), true);
