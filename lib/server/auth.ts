@@ -84,27 +84,42 @@ export class KeyCheck {
     this.#wait = options.wait ?? pause;
   }
 
-  /**
-   * True when the request needs no key (liveness, preflight) or carries a valid one; a wrong or
-   * missing key is answered false after the delay its source `address` has earned.
-   */
+  /** True when the request needs no key (liveness, preflight) or carries a valid one. */
   async permits(request: Request, path: string, address = "unknown"): Promise<boolean> {
-    if (!this.enabled || request.method === "OPTIONS") return true;
+    return (await this.admit(request, path, address)).ok;
+  }
+
+  /**
+   * Whether the request may pass, and the configured key it carried (for its name in logs and
+   * usage: the key that matched, never another header's value). A wrong or missing key is
+   * refused after the delay its source `address` has earned.
+   */
+  async admit(
+    request: Request,
+    path: string,
+    address = "unknown",
+  ): Promise<{ ok: boolean; key?: string }> {
+    if (!this.enabled || request.method === "OPTIONS") return { ok: true };
     // Probes, and the status page's static HTML (its data at /ui/data still needs the key).
     const probe = path === "/" || path === "/healthz" || path === "/readyz" || path === "/ui" ||
       path === "/favicon.ico";
-    if (probe && (request.method === "GET" || request.method === "HEAD")) return true;
+    if (probe && (request.method === "GET" || request.method === "HEAD")) return { ok: true };
     const header = request.headers.get("authorization") ?? "";
     // Claude Code may send both headers (one from each of its two variables): either may match.
     const keys = [/^Bearer\s+(.+)$/i.exec(header.trim())?.[1], request.headers.get("x-api-key")]
       .map((k) => k?.trim()).filter((k): k is string => !!k);
-    let ok = false;
+    let matched: string | undefined;
     for (const key of keys) {
       const given = await digest(key);
+      let ok = false;
       for (const d of await this.#digests) ok = equalDigests(given, d) || ok;
+      if (ok) matched ??= key;
     }
-    if (!ok) await this.#wait(this.#delays.fail(address), request.signal);
-    return ok;
+    if (matched === undefined) {
+      await this.#wait(this.#delays.fail(address), request.signal);
+      return { ok: false };
+    }
+    return { ok: true, key: matched };
   }
 }
 

@@ -1,8 +1,8 @@
 /**
  * Names for access keys in logs, the status page and the usage store, which must never hold a
  * key: a key is named by `key_names` (name → the start of the key's SHA-256 in hex), else
- * `key-<first 8 hex digits of its SHA-256>`. Only keys that passed the key check get here, so the
- * cache holds at most one entry per configured key.
+ * `key-<first 8 hex digits of its SHA-256>`. Only the key that matched the key check gets here
+ * (whichever header carried it), so the cache holds at most one entry per configured key.
  */
 
 const encoder = new TextEncoder();
@@ -22,18 +22,15 @@ export async function keyLabel(
   return named ? named[0] : `key-${hex.slice(0, 8)}`;
 }
 
-/** Labels the bearer key of requests that passed the key check. */
+/** Labels the configured keys that requests carried. */
 export class KeyNames {
   readonly #cache = new Map<string, string>();
 
   constructor(readonly enabled: boolean, readonly names: Readonly<Record<string, string>>) {}
 
-  /** The label of the request's bearer key; undefined when keys are off or none was sent. */
-  async of(request: Request): Promise<string | undefined> {
-    if (!this.enabled) return undefined;
-    const m = /^Bearer\s+(.+)$/i.exec((request.headers.get("authorization") ?? "").trim());
-    if (!m) return undefined;
-    const key = m[1]!.trim();
+  /** The label of the key that matched; undefined when keys are off or none was needed. */
+  async of(key: string | undefined): Promise<string | undefined> {
+    if (!this.enabled || key === undefined) return undefined;
     let label = this.#cache.get(key);
     if (label === undefined) {
       label = await keyLabel(key, this.names);

@@ -241,16 +241,17 @@ async function dispatch(
   ctx: RequestContext,
   address: string,
 ): Promise<Response> {
-  if (!(await deps.keys.permits(request, path, address))) {
+  const admitted = await deps.keys.admit(request, path, address);
+  if (!admitted.ok) {
     throw new ProxyError(
       401,
-      "unauthorized: this proxy requires an API key (Authorization: Bearer <key>)",
+      "unauthorized: this proxy requires an API key (Authorization: Bearer <key>, or x-api-key)",
     );
   }
   if (request.method === "OPTIONS") {
     return new Response(null, { status: 204, headers: { allow: "GET,POST,DELETE,HEAD,OPTIONS" } });
   }
-  ctx.keyName = await deps.keyNames?.of(request);
+  ctx.keyName = await deps.keyNames?.of(admitted.key);
   if (decision.kind === "error") throw decision.error;
   const limit = deps.config.max_body_bytes;
   const guarded = guardBody(request, {

@@ -215,3 +215,31 @@ Deno.test("key_names names a key on /ui/data and in the log; the key itself neve
   assert.ok(!text.includes(KEY));
   assert.ok(!p.logs.join("\n").includes(KEY));
 });
+
+Deno.test("the key that matched names the request, whichever header carried it", async () => {
+  const prefix = (await sha256Hex(KEY)).slice(0, 12);
+  await using p = startProxy({ config: { api_keys: [KEY], key_names: { laptop: prefix } } });
+  const ask = { model: QWEN, max_tokens: 8, messages: [{ role: "user", content: "x" }] };
+  const cases: Record<string, string>[] = [
+    { "x-api-key": KEY }, // Claude Code with ANTHROPIC_API_KEY
+    { "x-api-key": KEY, authorization: "Bearer ollama" }, // and ANTHROPIC_AUTH_TOKEN=ollama
+  ];
+  for (const headers of cases) {
+    p.upstream.enqueue(CHAT, { pieces: textStream(["a"]) });
+    const res = await post(p, "/v1/messages", ask, {
+      headers: { "content-type": "application/json", ...headers },
+    });
+    assert.equal(res.status, 200);
+    await res.json();
+  }
+  for (
+    let i = 0;
+    i < 50 && p.logs.filter((l) => l.includes("POST /v1/messages 200")).length < 2;
+    i++
+  ) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const lines = p.logs.filter((l) => l.includes("POST /v1/messages 200"));
+  assert.equal(lines.length, 2);
+  for (const line of lines) assert.match(line, / key=laptop$/);
+});
