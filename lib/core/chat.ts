@@ -76,6 +76,8 @@ export interface ChatAnswer {
   readonly body: ReadableStream<Uint8Array>;
   readonly ctx: RequestContext;
   readonly interpret: InterpretOptions;
+  /** The client's request signal: aborted when the client left. */
+  readonly signal: AbortSignal;
 }
 
 /** Resolves a client's model name; unknown names are a 404. */
@@ -204,6 +206,7 @@ export async function openChat(
     promptEstimate: estimate,
     body: answered.response.body ?? new Response("").body!,
     ctx,
+    signal,
     interpret: {
       clock: deps.clock,
       headersAt: deps.clock.now(),
@@ -267,6 +270,10 @@ export async function collectAnswer(answer: ChatAnswer, collector: AnswerEvents)
     MAX_COLLECT_BYTES,
   );
   record(answer.ctx, reading);
+  // A client that gave up cut the upstream read: that is the client leaving, not Chutes failing.
+  if (answer.signal.aborted) {
+    throw new ProxyError(499, "the client left before the answer was complete");
+  }
   const failure = reading.interpreter.failure;
   if (failure !== undefined) throw new ProxyError(502, failure);
 }

@@ -131,7 +131,9 @@ export class RequestContext {
       const error = note.replace(/^failed:?\s*/, "") || "the stream failed";
       return { kind: "failed", error: bounded(error, 500) };
     }
-    if (note === "client left") return { kind: "aborted", error: "the client left before the end" };
+    if (note === "client left" || status === 499) {
+      return { kind: "aborted", error: "the client left before the end" };
+    }
     if (status >= 400) {
       return { kind: "failed", error: bounded(this.failure ?? `answered HTTP ${status}`, 500) };
     }

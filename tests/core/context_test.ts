@@ -105,3 +105,29 @@ Deno.test("a stream that fails after its 200 is logged as failed and counted as 
   const minutes = p.deps.metrics.lastHour();
   assert.equal(minutes.reduce((n, m) => n + m.errors, 0), 2);
 });
+
+Deno.test("a client that gives up on an answer that is not streamed is logged as leaving, not as a 502", async () => {
+  await using p = startProxy();
+  p.upstream.enqueue(CHAT, {
+    pieces: sse([chunk({ content: "slow" })], { done: false }),
+    hang: true,
+  });
+  const controller = new AbortController();
+  const pending = post(p, "/api/chat", { ...ask, stream: false }, { signal: controller.signal });
+  for (let i = 0; i < 100 && p.upstream.openStreams === 0; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  controller.abort();
+  await pending.catch(() => {});
+  for (let i = 0; i < 100 && access(p.logs, "/api/chat").length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const line = access(p.logs, "/api/chat")[0] ?? "";
+  assert.match(line, / 499 /);
+  assert.equal(line.includes("502"), false, line);
+  assert.equal(p.logs.some((l) => l.includes(" WARN ")), false);
+  for (let i = 0; i < 100 && p.upstream.openStreams > 0; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(p.upstream.openStreams, 0, "the upstream stream is closed");
+});
