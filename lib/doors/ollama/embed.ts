@@ -11,6 +11,7 @@ import { jsonResponse, ProxyError } from "../../base/errors.ts";
 import { noteHeader } from "../../base/headers.ts";
 import { invalidField, optionalString, parseJsonObject, parseKeepAlive } from "./types.ts";
 import type { UpstreamEmbeddings } from "../../upstream/wire.ts";
+import type { RequestContext } from "../../core/context.ts";
 import type { CoreDeps } from "../../core/deps.ts";
 
 type Body = Record<string, unknown>;
@@ -115,12 +116,25 @@ function isModelNotFound(err: ProxyError): boolean {
       /model[^.]*not found|no matching chute/i.test(err.message));
 }
 
+/** Embeddings are billed too: the request counts under its model, with its prompt tokens. */
+function countEmbedding(ctx: RequestContext | undefined, model: string, tokens: number): void {
+  if (!ctx) return;
+  ctx.door = "ollama";
+  ctx.model = model;
+  ctx.promptTokens = tokens;
+  ctx.completionTokens = 0;
+}
+
 function ignoredHeaders(ignored: string[]): Record<string, string> {
   return ignored.length > 0 ? { "x-proxy-ignored-options": noteHeader(ignored) } : {};
 }
 
 /** `POST /api/embed`. */
-export async function handleEmbed(request: Request, deps: CoreDeps): Promise<Response> {
+export async function handleEmbed(
+  request: Request,
+  deps: CoreDeps,
+  ctx?: RequestContext,
+): Promise<Response> {
   const startedAt = deps.clock.now();
   const body = parseJsonObject(await request.text());
   const model = requiredModel(body);
@@ -142,6 +156,7 @@ export async function handleEmbed(request: Request, deps: CoreDeps): Promise<Res
     l2Normalise(dimensions !== undefined && dimensions < v.length ? v.slice(0, dimensions) : v)
   );
   const estimate = Math.ceil(input.reduce((n, s) => n + s.length, 0) / 4);
+  countEmbedding(ctx, model, Math.round(promptTokens ?? estimate));
   return jsonResponse(
     {
       model,
@@ -156,7 +171,11 @@ export async function handleEmbed(request: Request, deps: CoreDeps): Promise<Res
 }
 
 /** `POST /api/embeddings` (legacy): one `prompt`, one raw (not normalised) `embedding`. */
-export async function handleEmbeddings(request: Request, deps: CoreDeps): Promise<Response> {
+export async function handleEmbeddings(
+  request: Request,
+  deps: CoreDeps,
+  ctx?: RequestContext,
+): Promise<Response> {
   const body = parseJsonObject(await request.text());
   const model = requiredModel(body);
   const prompt = optionalString(body, "prompt") ?? "";
@@ -166,12 +185,13 @@ export async function handleEmbeddings(request: Request, deps: CoreDeps): Promis
   }
   if (prompt === "") return jsonResponse({ embedding: [] });
   const upstreamId = await upstreamIdOf(model, deps);
-  const { vectors } = await embedUpstream(
+  const { vectors, promptTokens } = await embedUpstream(
     { sent: model, upstreamId },
     [prompt],
     undefined,
     request,
     deps,
   );
+  countEmbedding(ctx, model, Math.round(promptTokens ?? Math.ceil(prompt.length / 4)));
   return jsonResponse({ embedding: vectors[0] }, 200, ignoredHeaders(ignored));
 }

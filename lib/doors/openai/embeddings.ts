@@ -1,14 +1,20 @@
 /**
  * `POST /v1/embeddings`: the input is checked as OpenAI does, the model resolved through the
- * catalogue, and the request forwarded to the embeddings upstream; the answer is relayed as JSON.
+ * catalogue, and the request forwarded to the embeddings upstream; the answer is relayed as JSON,
+ * its prompt tokens counted like a chat's.
  */
 import { ProxyError } from "../../base/errors.ts";
+import type { RequestContext } from "../../core/context.ts";
 import type { CoreDeps } from "../../core/deps.ts";
 import { untagged } from "../../models/catalogue.ts";
 import { readBody, requireModel } from "./request.ts";
 
 /** `POST /v1/embeddings`: forwarded to the embeddings upstream. */
-export async function handleOpenAIEmbeddings(request: Request, deps: CoreDeps): Promise<Response> {
+export async function handleOpenAIEmbeddings(
+  request: Request,
+  deps: CoreDeps,
+  ctx?: RequestContext,
+): Promise<Response> {
   const body = await readBody(request);
   const model = requireModel(body);
   const input = body.input;
@@ -26,5 +32,26 @@ export async function handleOpenAIEmbeddings(request: Request, deps: CoreDeps): 
   }
   body.model = (await deps.catalogue.resolve(model))?.upstreamId ?? untagged(model);
   const res = await deps.embedUpstream.post("/embeddings", body, request.signal);
-  return new Response(res.body, { headers: { "content-type": "application/json" } });
+  const text = await res.text();
+  if (ctx) {
+    // Embeddings are billed too: the request counts under its model, with its prompt tokens.
+    ctx.door = "openai";
+    ctx.model = model;
+    ctx.promptTokens = promptTokensOf(text);
+    ctx.completionTokens = 0;
+  }
+  return new Response(text, { headers: { "content-type": "application/json" } });
+}
+
+/** The prompt tokens an embeddings answer reports (0 when it does not say). */
+function promptTokensOf(text: string): number {
+  try {
+    const usage =
+      (JSON.parse(text) as { usage?: { prompt_tokens?: unknown; total_tokens?: unknown } })
+        .usage;
+    const n = usage?.prompt_tokens ?? usage?.total_tokens;
+    return typeof n === "number" ? n : 0;
+  } catch {
+    return 0;
+  }
 }

@@ -276,3 +276,18 @@ Deno.test("/api/embed: an option name with a line break makes a safe header, nev
   assert.equal(res.headers.get("x-injected"), null);
   assert.equal(res.headers.get("x-proxy-ignored-options"), "evil\\x0d\\x0ax-injected: 1");
 });
+
+Deno.test("embeddings are counted like chats: model and prompt tokens in the log and metrics, every door", async () => {
+  await using p = startProxy();
+  p.upstream.enqueue(EMBED, embeddings([[3, 4]], 11));
+  await (await post(p, "/api/embed", { model: BGE, input: ["a"] })).json();
+  p.upstream.enqueue(EMBED, embeddings([[3, 4]], 13));
+  await (await post(p, "/api/embeddings", { model: BGE, prompt: "a" })).json();
+  p.upstream.enqueue(EMBED, embeddings([[3, 4]], 17));
+  await (await post(p, "/v1/embeddings", { model: BGE, input: "a" })).json();
+  const lines = () => p.logs.filter((l) => / 200 model=/.test(l) && /embed/.test(l));
+  for (let i = 0; i < 50 && lines().length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(lines().map((l) => /tokens=(\d+)\/0/.exec(l)?.[1]), ["11", "13", "17"]);
+  const metrics = await (await fetch(`${p.url}/metrics`)).text();
+  assert.match(metrics, /ollama_proxy_tokens_total\{model="BAAI\/bge-m3",direction="in"\} 41/);
+});
