@@ -11,12 +11,12 @@
  */
 import { type AliasStore, memoryAliasStore } from "./aliases_file.ts";
 import type { Config } from "../config/config.ts";
-import { ProxyError } from "../base/errors.ts";
 import { atMost } from "../base/clock.ts";
 import type { Logger } from "../base/log.ts";
 import { type ModelFacts, modelFacts } from "./views.ts";
 import type { UpstreamModel } from "../upstream/wire.ts";
 import { globsToRegExps, wanted } from "./listing.ts";
+import { LocalAliases } from "./local_aliases.ts";
 import { isPool, sha256Hex, tagged, untagged } from "./names.ts";
 
 export { isPool, tagged, untagged }; // where the doors have always found them
@@ -54,15 +54,13 @@ export class Catalogue {
   readonly #include: RegExp[];
   readonly #exclude: RegExp[];
   readonly #startedAt: string;
-  readonly #store: AliasStore;
-  /** Local aliases by tagged name → upstream id. */
-  readonly #local: Map<string, string>;
+  /** The aliases made with `/api/copy`. */
+  readonly #local: LocalAliases;
   #models: ModelFacts[] = [];
   #byKey = new Map<string, ModelFacts>();
   /** The upstream list the views were last built from, kept for rebuilds on alias changes. */
   #upstream: UpstreamModel[] = [];
   readonly #digests = new Map<string, string>();
-  #aliasWrites: Promise<unknown> = Promise.resolve();
   #fetchedAt = -Infinity;
   #lastSuccessAt = 0;
   #live = false;
@@ -74,10 +72,7 @@ export class Catalogue {
     this.#include = globsToRegExps(deps.config.include);
     this.#exclude = globsToRegExps(deps.config.exclude);
     this.#startedAt = new Date(deps.now()).toISOString();
-    this.#store = deps.aliasStore ?? memoryAliasStore();
-    this.#local = new Map(
-      Object.entries(this.#store.initial).map(([alias, id]) => [tagged(alias), id]),
-    );
+    this.#local = new LocalAliases(deps.aliasStore ?? memoryAliasStore());
   }
 
   /** Wall-clock time of the last successful listing (0: never). */
@@ -117,7 +112,7 @@ export class Catalogue {
       ...Object.entries(this.#d.config.aliases).map((
         [alias, target],
       ): [string, string] => [tagged(alias), target]),
-      ...this.#local,
+      ...this.#local.entries(),
       ...this.#ids(upstream).map((id): [string, string] => [tagged(id), id]),
     ];
   }
@@ -242,54 +237,21 @@ export class Catalogue {
     const key = tagged(name).toLowerCase();
     const matches = (alias: string) => tagged(alias).toLowerCase() === key;
     if (Object.keys(this.#d.config.aliases).some(matches)) return "config";
-    return [...this.#local.keys()].some(matches) ? "local" : undefined;
+    return this.#local.has(name) ? "local" : undefined;
   }
 
-  /** Adds or replaces the local alias `name` → `upstreamId`, saving the store first. */
+  /** Adds or replaces the local alias `name` → `upstreamId`, saved before the views change. */
   addAlias(name: string, upstreamId: string): Promise<void> {
-    return this.#changeAliases((local) => {
-      this.#deleteLocal(local, name);
-      local.set(tagged(name), upstreamId);
-    });
+    return this.#local.add(name, upstreamId, (ids) => this.#hash(ids), this.#rebuild);
   }
 
   /** Removes the local alias `name`; false when there is none. */
-  async removeAlias(name: string): Promise<boolean> {
-    let removed = false;
-    await this.#changeAliases((local) => {
-      removed = this.#deleteLocal(local, name);
-    });
-    return removed;
+  removeAlias(name: string): Promise<boolean> {
+    return this.#local.remove(name, (ids) => this.#hash(ids), this.#rebuild);
   }
 
-  #deleteLocal(local: Map<string, string>, name: string): boolean {
-    const key = tagged(name).toLowerCase();
-    const existing = [...local.keys()].find((alias) => alias.toLowerCase() === key);
-    return existing !== undefined && local.delete(existing);
-  }
-
-  /** Applies `change` to a copy of the local aliases, saves it, then rebuilds the views (no fetch). */
-  #changeAliases(change: (local: Map<string, string>) => void): Promise<void> {
-    const run = async () => {
-      const next = new Map(this.#local);
-      change(next);
-      await this.#hash(next.values());
-      try {
-        await this.#store.save(Object.fromEntries(next));
-      } catch (err) {
-        throw new ProxyError(
-          500,
-          `cannot save the aliases to ${this.#store.where}: ${(err as Error).message}`,
-        );
-      }
-      this.#local.clear();
-      for (const [alias, id] of next) this.#local.set(alias, id);
-      this.#assemble(this.#upstream);
-    };
-    const done = this.#aliasWrites.then(run, run);
-    this.#aliasWrites = done.catch(() => {});
-    return done;
-  }
+  /** Rebuilds the views from the current aliases (no fetch). */
+  #rebuild = (): void => this.#assemble(this.#upstream);
 
   #lookup(name: string): ModelFacts | undefined {
     return this.#byKey.get(name) ?? this.#byKey.get(untagged(name)) ??

@@ -3,8 +3,8 @@
  * its requests) are decoded at the edge for every route, so handlers read plain JSON. The limit
  * `max_body_bytes` applies to the compressed bytes as they arrive and again to the decoded size,
  * which the decoder stops at (a zip bomb is a 413 after at most that many bytes, never a full
- * inflation, and off the event loop); a zstd frame that asks for a window over 8 MiB is refused, as Ollama does. An
- * encoding the proxy does not know is a 415; a corrupt body is a 400.
+ * inflation, and off the event loop); a zstd frame that asks for a window over 8 MiB is refused,
+ * as Ollama does. An encoding the proxy does not know is a 415; a corrupt body is a 400.
  */
 import { Buffer } from "node:buffer";
 import { promisify } from "node:util";

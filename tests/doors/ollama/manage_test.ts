@@ -309,3 +309,22 @@ Deno.test("ollama client: pull streamed and not, copy, delete, and create reject
   });
   await assert.rejects(client.push({ model: "mine" }), { status_code: 400 });
 });
+
+Deno.test("/api/copy stops at 1000 aliases with a 400 saying so; replacing one still works", async () => {
+  await using p = startProxy();
+  for (let i = 0; i < 1000; i++) {
+    await p.deps.catalogue.addAlias(`alias-${i}`, "Qwen/Qwen3-32B-TEE");
+  }
+  const more = await post(p, "/api/copy", {
+    source: "Qwen/Qwen3-32B-TEE",
+    destination: "one-more",
+  });
+  assert.equal(more.status, 400);
+  assert.match((await more.json()).error, /1000 aliases exist already/);
+  const again = await post(p, "/api/copy", {
+    source: "Qwen/Qwen3-32B-TEE",
+    destination: "alias-7",
+  });
+  assert.equal(again.status, 200);
+  await again.body?.cancel();
+});
