@@ -9,7 +9,9 @@
 import { collectAnswer, collectedResponse, openChat, streamAnswer } from "../../core/chat.ts";
 import type { RequestContext } from "../../core/context.ts";
 import type { CoreDeps } from "../../core/deps.ts";
+import { ProxyError } from "../../base/errors.ts";
 import { MessageCollector } from "./collect.ts";
+import { streamErrorType } from "./errors.ts";
 import { AnthropicSseEncoder } from "./encode.ts";
 import { parseMessagesRequest, readJsonObject } from "./parse.ts";
 import { toChatPlan } from "./to_upstream.ts";
@@ -41,6 +43,18 @@ export async function handleMessages(
     );
   }
   const collector = new MessageCollector(answer.model);
-  await collectAnswer(answer, collector);
+  try {
+    await collectAnswer(answer, collector);
+  } catch (err) {
+    // A capacity failure mid-answer is the same overload as when streamed: 529, which Claude
+    // Code retries with backoff, not a 502 `api_error` it gives up on.
+    if (
+      err instanceof ProxyError && err.status === 502 &&
+      streamErrorType(err.message) !== "api_error"
+    ) {
+      throw new ProxyError(529, err.message);
+    }
+    throw err;
+  }
   return collectedResponse(answer, collector.message());
 }

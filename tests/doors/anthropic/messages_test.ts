@@ -480,3 +480,22 @@ Deno.test("messages: blocks dropped from the history are noted in the debug log"
     p.logs.join("\n"),
   );
 });
+
+Deno.test("messages: a capacity failure mid-answer is an overloaded_error whether streamed or not", async () => {
+  await using p = startProxy();
+  const overloaded = () =>
+    p.upstream.enqueue(CHAT, {
+      pieces: [
+        ...sse([chunk({ content: "par" })], { done: false }),
+        '{"detail": "No instances available (yet) for chute_id=x"}\n',
+      ],
+    });
+  overloaded();
+  const ev = await frames(await post(p, MESSAGES, { ...ASK, stream: true }));
+  assert.equal((ev.at(-1)![1].error as { type: string }).type, "overloaded_error");
+  overloaded();
+  // Claude Code's retry without streaming gets a 529 it retries with backoff, not a 502.
+  const collected = await post(p, MESSAGES, ASK);
+  assert.equal(collected.status, 529);
+  assert.equal((await collected.json()).error.type, "overloaded_error");
+});
