@@ -90,6 +90,9 @@ export class ResponsesEncoder implements AnswerEncoder {
   }
 
   error(message: string): void {
+    // What was streamed before the failure stays in the items (closed as incomplete, with their
+    // text), so the failed response shows the partial answer the client already saw.
+    this.#output.finish("incomplete");
     const response = responseObject(this.#facts, {
       status: "failed",
       output: this.#output.items,

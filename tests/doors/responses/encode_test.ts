@@ -297,6 +297,11 @@ Deno.test("responses encoder: a failure after the first byte ends with response.
   assert.equal(response.status, "failed");
   assert.deepEqual(response.error, { code: "server_error", message: "upstream stream stopped" });
   assert.deepEqual(all.map((e) => e.sequence_number), all.map((_, i) => i));
+  // The text streamed before the failure is kept, in an item closed as incomplete.
+  const output = response.output as { status: string; content: { text: string }[] }[];
+  assert.equal(output[0]!.status, "incomplete");
+  assert.equal(output[0]!.content[0]!.text, "Hel");
+  assert.ok(all.some((e) => e.type === "response.output_item.done"));
 });
 
 Deno.test("responses encoder: a ping is an SSE comment, outside the sequence", () => {
