@@ -225,11 +225,18 @@ export interface StreamOptions {
 
 /** Copies what the answer told into the request context (access log, metrics, status page). */
 function record(ctx: RequestContext, reading: UpstreamReading): void {
-  const summary = reading.interpreter.summary;
-  ctx.firstTokenAt = reading.interpreter.firstTokenAt;
-  if (!summary) return;
-  ctx.promptTokens = summary.promptTokens;
-  ctx.completionTokens = summary.completionTokens;
+  const interpreter = reading.interpreter;
+  ctx.firstTokenAt = interpreter.firstTokenAt;
+  const summary = interpreter.summary;
+  if (summary) {
+    ctx.promptTokens = summary.promptTokens;
+    ctx.completionTokens = summary.completionTokens;
+  } else if (interpreter.firstTokenAt !== undefined) {
+    // Cut short after tokens came (a failure, the client leaving): billed as far as it went.
+    const so = interpreter.tokensSoFar;
+    ctx.promptTokens = so.prompt;
+    ctx.completionTokens = so.completion;
+  }
 }
 
 /**

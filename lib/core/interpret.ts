@@ -2,20 +2,23 @@
  * The reading of an upstream chat stream, for every door: SSE items in (lib/upstream/sse.ts),
  * answer events out (lib/core/events.ts). Content and reasoning deltas (`reasoning_content` or
  * `reasoning`, or `<think>…</think>` at the start of the content) become `delta`s; streamed
- * tool-call fragments become `toolCallStart`/`toolCallDelta` as they arrive and, once the upstream
- * finishes, a `toolCallEnd` per call with arguments checked to be JSON; reading goes on after
- * `finish_reason` for the usage chunk, and `[DONE]` or the end of the body gives the one `end`.
- * Any failure after the first byte — an error event, Chutes' bare error line, malformed JSON, an
- * oversized event, arguments that are not JSON, or a stream that just stops — becomes one `error`
- * whose message has every secret redacted (before it is shortened) and ends the interpretation.
- * Chunk shapes are checked, never trusted: a malformed chunk is skipped, never a crash.
+ * tool-call fragments become `toolCallStart`/`toolCallDelta` as they arrive (gathered by
+ * lib/core/tool_calls.ts) and, once the upstream finishes, a `toolCallEnd` per call whose
+ * arguments are a JSON object (a call cut by the output limit is left out); reading goes on
+ * after `finish_reason` for the usage chunk, which (or `[DONE]`, or the end of the body) gives
+ * the one `end`. Any failure after the first byte — an error event, Chutes' bare error line,
+ * malformed JSON, an oversized event, arguments that are not a JSON object, or a stream that just
+ * stops — becomes one `error` whose message has every secret redacted (before it is shortened)
+ * and ends the interpretation; after the finish, such noise only ends a whole answer. Chunk
+ * shapes are checked, never trusted: a malformed chunk is skipped, never a crash.
  */
 import type { Clock } from "../base/clock.ts";
 import { upstreamErrorMessage } from "../base/errors.ts";
 import type { SseItem } from "../upstream/sse.ts";
-import type { OpenAIChunk, ToolCallDelta } from "../upstream/wire.ts";
+import type { OpenAIChunk } from "../upstream/wire.ts";
 import type { AnswerEvents, AnswerSummary, TokenLogprob } from "./events.ts";
 import { type SplitDelta, ThinkTagSplitter } from "./think_tags.ts";
+import { ToolCallGatherer } from "./tool_calls.ts";
 
 const NO_SPLIT: SplitDelta = { thinking: "", content: "" };
 
@@ -30,19 +33,6 @@ export interface InterpretOptions {
   redact: (text: string) => string;
 }
 
-interface PendingCall {
-  /** Position among the answer's calls (order of first appearance). */
-  index: number;
-  id: string;
-  name: string;
-  args: string;
-  started: boolean;
-}
-
-function randomCallId(): string {
-  return `call_${crypto.randomUUID().replace(/-/g, "").slice(0, 8)}`;
-}
-
 const text = (v: unknown) => typeof v === "string" ? v : "";
 
 /** Upstream text in a message: at most 200 characters. */
@@ -54,10 +44,7 @@ const isObject = (v: unknown) => v !== null && typeof v === "object" && !Array.i
 export class UpstreamInterpreter {
   readonly #o: InterpretOptions;
   readonly #out: AnswerEvents;
-  /** Calls by the upstream's `index`. */
-  readonly #calls = new Map<number, PendingCall>();
-  /** The key of the call the last fragment belonged to. */
-  #lastKey: number | undefined;
+  readonly #calls: ToolCallGatherer;
   #finishReason: string | undefined;
   #stopSequence: string | undefined;
   #ended = false;
@@ -72,6 +59,7 @@ export class UpstreamInterpreter {
   constructor(options: InterpretOptions, out: AnswerEvents) {
     this.#o = options;
     this.#out = out;
+    this.#calls = new ToolCallGatherer(out);
   }
 
   /** True once `end` or `error` was called: stop reading the upstream. */
@@ -87,6 +75,17 @@ export class UpstreamInterpreter {
   /** The summary, when the answer ended with `end`. */
   get summary(): AnswerSummary | undefined {
     return this.#summary;
+  }
+
+  /**
+   * The tokens so far — the upstream's usage when it came, else the estimate and the deltas — for
+   * an answer cut short, which Chutes bills as far as it went.
+   */
+  get tokensSoFar(): { prompt: number; completion: number } {
+    return {
+      prompt: this.#promptTokens ?? this.#o.promptEstimate,
+      completion: this.#completionTokens ?? this.#deltas,
+    };
   }
 
   /** When the first token arrived, if one did. */
@@ -179,7 +178,7 @@ export class UpstreamInterpreter {
       this.#firstTokenAt ??= this.#o.clock.now();
       this.#deltas++;
       for (const d of toolCalls) {
-        if (d !== null && typeof d === "object") this.#gather(d);
+        if (d !== null && typeof d === "object") this.#calls.gather(d);
       }
     }
     const rawLogprobs = choice.logprobs?.content;
@@ -199,43 +198,6 @@ export class UpstreamInterpreter {
     }
   }
 
-  /**
-   * Gathers one tool-call fragment. A call starts once its arguments begin (or at the finish),
-   * so a name sent in pieces is whole; a fragment with no index, id or name continues the last
-   * call (some upstreams number only the first fragment).
-   */
-  #gather(d: ToolCallDelta): void {
-    const name = text(d.function?.name);
-    const id = typeof d.id === "string" && d.id !== "" ? d.id : undefined;
-    let key = typeof d.index === "number" ? d.index : undefined;
-    if (key === undefined) {
-      key = name === "" && id === undefined && this.#lastKey !== undefined
-        ? this.#lastKey
-        : this.#calls.size;
-    }
-    this.#lastKey = key;
-    let call = this.#calls.get(key);
-    if (!call) {
-      call = {
-        index: this.#calls.size,
-        id: id ?? randomCallId(),
-        name: "",
-        args: "",
-        started: false,
-      };
-      this.#calls.set(key, call);
-    }
-    if (name !== "") call.name += name;
-    const args = text(d.function?.arguments);
-    if (args === "") return;
-    call.args += args;
-    if (call.started) return this.#out.toolCallDelta(call.index, args);
-    if (call.name === "") return;
-    call.started = true;
-    this.#out.toolCallStart(call.index, call.id, call.name);
-    this.#out.toolCallDelta(call.index, call.args);
-  }
-
   /** The upstream finished: every gathered call is complete now (or was cut by the limit). */
   #finish(reason: string): void {
     // Text held back for a possible <think> goes before the calls end, never after them.
@@ -243,8 +205,7 @@ export class UpstreamInterpreter {
     if (rest.content !== "" || rest.thinking !== "") {
       this.#out.delta(rest.content, rest.thinking, undefined);
     }
-    const calls = [...this.#calls.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
-    this.#calls.clear();
+    const calls = this.#calls.drain();
     // Some tool parsers finish a tool-call turn with "stop"; clients branch on "tool_calls".
     this.#finishReason = calls.length > 0 && reason === "stop" ? "tool_calls" : reason;
     for (const call of calls) {

@@ -131,3 +131,21 @@ Deno.test("a client that gives up on an answer that is not streamed is logged as
   }
   assert.equal(p.upstream.openStreams, 0, "the upstream stream is closed");
 });
+
+Deno.test("a stream cut short after tokens came is logged with the tokens so far (Chutes bills them)", async () => {
+  await using p = startProxy();
+  p.upstream.enqueue(CHAT, {
+    pieces: [
+      ...sse([chunk({ content: "a" }), chunk({ content: "b" }), chunk({ content: "c" })], {
+        done: false,
+      }),
+      '{"error": "Unhandled exception during response stream"}\n',
+    ],
+  });
+  await ndjson(await post(p, "/api/chat", ask));
+  for (let i = 0; i < 50 && access(p.logs, "/api/chat").length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  // The prompt's estimate (no usage came) and the three deltas.
+  assert.match(access(p.logs, "/api/chat")[0] ?? "", / tokens=\d+\/3 .*\(failed: /);
+});
