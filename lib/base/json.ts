@@ -8,6 +8,11 @@
  */
 import { ProxyError } from "./errors.ts";
 
+/** True for a JSON object (not null, not an array): the shape every wire field is checked for. */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
 /** The deepest nesting of arrays and objects a request body may have. */
 export const MAX_JSON_DEPTH = 128;
 

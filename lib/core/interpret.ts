@@ -14,6 +14,7 @@
  */
 import type { Clock } from "../base/clock.ts";
 import { upstreamErrorMessage } from "../base/errors.ts";
+import { isJsonObject } from "../base/json.ts";
 import type { SseItem } from "../upstream/sse.ts";
 import type { OpenAIChunk } from "../upstream/wire.ts";
 import type { AnswerEvents, AnswerSummary, TokenLogprob } from "./events.ts";
@@ -37,8 +38,6 @@ const text = (v: unknown) => typeof v === "string" ? v : "";
 
 /** Upstream text in a message: at most 200 characters. */
 const short = (t: string) => t.length > 200 ? `${t.slice(0, 200)}…` : t;
-
-const isObject = (v: unknown) => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /** Turns upstream SSE items into answer events for one answer. */
 export class UpstreamInterpreter {
@@ -134,7 +133,7 @@ export class UpstreamInterpreter {
       parsed = undefined;
     }
     // After the finish only the usage chunk is of use; anything else means the answer is whole.
-    if (this.#finishReason !== undefined && !isObject(parsed)) return this.end();
+    if (this.#finishReason !== undefined && !isJsonObject(parsed)) return this.end();
     // `data: null` (or any non-object) would otherwise throw below and error the whole stream.
     if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
       return this.#failWith("upstream sent malformed JSON in its stream: ", item.data);
@@ -216,7 +215,7 @@ export class UpstreamInterpreter {
       } catch {
         input = undefined;
       }
-      if (!isObject(input)) {
+      if (!isJsonObject(input)) {
         // Cut by the output limit: the answer ends as "length", the unfinished call left out.
         if (reason === "length") continue;
         return this.#failWith(

@@ -8,6 +8,7 @@
  * `effective_balance`. Every reader takes `unknown` and answers `null` for what it cannot find,
  * so a missing or unknown field shows as "—" and never breaks the page.
  */
+import { isJsonObject } from "../base/json.ts";
 
 /** One spending window of a subscription, in USD. */
 export interface SpendWindow {
@@ -46,8 +47,6 @@ export interface QuotaRow {
 
 type Obj = Record<string, unknown>;
 
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
-
 /** A finite number, or a numeric string; else null. */
 export function num(v: unknown): number | null {
   const n = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
@@ -61,7 +60,11 @@ const pick = (o: Obj, keys: readonly string[]): unknown =>
 
 /** Unwraps `{data: {...}}` (once or twice) when the outer object carries nothing else we read. */
 function unwrap(v: unknown): unknown {
-  for (let i = 0; i < 2 && isObj(v) && isObj(v.data) && Object.keys(v).length <= 3; i++) {
+  for (
+    let i = 0;
+    i < 2 && isJsonObject(v) && isJsonObject(v.data) && Object.keys(v).length <= 3;
+    i++
+  ) {
     v = v.data;
   }
   return v;
@@ -78,7 +81,7 @@ const RESET = ["reset_at", "resets_at", "reset", "reset_time"];
 
 function windowFrom(o: Obj, names: readonly string[], flat: readonly string[]): SpendWindow | null {
   const nested = pick(o, names);
-  if (isObj(nested)) {
+  if (isJsonObject(nested)) {
     return complete({
       used: num(pick(nested, USED)),
       cap: num(pick(nested, CAP)),
@@ -112,7 +115,7 @@ function dailyFrom(o: Obj): RequestQuota | null {
 /** Reads `GET /users/me/subscription_usage` in any of its shapes. */
 export function readSubscription(raw: unknown): Subscription {
   const o = unwrap(raw);
-  if (!isObj(o)) {
+  if (!isJsonObject(o)) {
     return {
       subscribed: null,
       plan: null,
@@ -122,7 +125,7 @@ export function readSubscription(raw: unknown): Subscription {
       daily: null,
     };
   }
-  const plan = isObj(o.plan) ? o.plan : {};
+  const plan = isJsonObject(o.plan) ? o.plan : {};
   const fourHour = windowFrom(o, ["four_hour", "four_hour_window", "4h"], ["four_hour", "4h"]);
   const monthly = windowFrom(
     o,
@@ -148,14 +151,14 @@ export function readSubscription(raw: unknown): Subscription {
 /** Reads `GET /users/me/quotas`: a list, `{items}`/`{quotas}`/`{data}`, `{}`, or `{"*": 200}`. */
 export function readQuotas(raw: unknown): QuotaRow[] {
   let v = unwrap(raw);
-  if (isObj(v)) v = v.items ?? v.quotas ?? v;
+  if (isJsonObject(v)) v = v.items ?? v.quotas ?? v;
   if (Array.isArray(v)) {
-    return v.filter(isObj).map((row) => ({
+    return v.filter(isJsonObject).map((row) => ({
       chute: str(row.chute_id) ?? str(row.model) ?? "*",
       quota: quotaValue(row.quota ?? row.limit),
     }));
   }
-  if (!isObj(v)) return [];
+  if (!isJsonObject(v)) return [];
   // `settings.default_quotas` (chutes-api): chute id → daily quota, e.g. {"*": 200}.
   return Object.entries(v)
     .filter(([, q]) => quotaValue(q) !== null)
@@ -165,15 +168,15 @@ export function readQuotas(raw: unknown): QuotaRow[] {
 /** Reads `GET /users/me/quota_usage/{chute}`: `{quota, used}`, maybe wrapped or keyed by chute. */
 export function readQuotaUsage(raw: unknown): RequestQuota {
   let o = unwrap(raw);
-  if (isObj(o) && !("quota" in o) && !("used" in o) && isObj(o["*"])) o = o["*"];
-  if (!isObj(o)) return { used: null, quota: null };
+  if (isJsonObject(o) && !("quota" in o) && !("used" in o) && isJsonObject(o["*"])) o = o["*"];
+  if (!isJsonObject(o)) return { used: null, quota: null };
   return { used: num(o.used ?? o.usage), quota: quotaValue(o.quota ?? o.limit) };
 }
 
 /** Reads the balance (USD) out of `GET /users/me`. */
 export function readBalance(raw: unknown): number | null {
   const o = unwrap(raw);
-  if (!isObj(o)) return null;
-  const nested = isObj(o.current_balance) ? o.current_balance.effective_balance : undefined;
+  if (!isJsonObject(o)) return null;
+  const nested = isJsonObject(o.current_balance) ? o.current_balance.effective_balance : undefined;
   return num(o.balance) ?? num(o.effective_balance) ?? num(nested);
 }

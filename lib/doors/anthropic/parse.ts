@@ -7,7 +7,7 @@
  * object, an image that is not base64 or a URL). Ollama's wording is kept where its tests fix it.
  */
 import { ProxyError } from "../../base/errors.ts";
-import { parseJsonBody } from "../../base/json.ts";
+import { isJsonObject, parseJsonBody } from "../../base/json.ts";
 import type {
   ContentBlock,
   ImageSource,
@@ -21,8 +21,6 @@ import type {
 type Body = Record<string, unknown>;
 
 const describe = (v: unknown) => v === null ? "null" : Array.isArray(v) ? "array" : typeof v;
-const isObject = (v: unknown): v is Body =>
-  v !== null && typeof v === "object" && !Array.isArray(v);
 const absent = (v: unknown) => v === undefined || v === null;
 
 /** The 400 for a field of the wrong type. */
@@ -35,7 +33,7 @@ export async function readJsonObject(request: Request): Promise<Body> {
   const text = await request.text();
   if (text.trim() === "") throw new ProxyError(400, "missing request body");
   const value = parseJsonBody(text);
-  if (!isObject(value)) throw invalidField("body", "a JSON object", value);
+  if (!isJsonObject(value)) throw invalidField("body", "a JSON object", value);
   return value;
 }
 
@@ -52,7 +50,7 @@ function number(v: unknown, path: string): number {
 const BASE64 = /^[A-Za-z0-9+/\s]*={0,2}\s*$/;
 
 function imageSource(v: unknown, path: string): ImageSource {
-  if (!isObject(v)) throw new ProxyError(400, `invalid "${path}": invalid image source`);
+  if (!isJsonObject(v)) throw new ProxyError(400, `invalid "${path}": invalid image source`);
   if (v.type === "url") return { type: "url", url: string(v.url, `${path}.url`) };
   if (v.type !== "base64") {
     throw new ProxyError(
@@ -71,7 +69,7 @@ function imageSource(v: unknown, path: string): ImageSource {
 }
 
 function textOrImage(v: unknown, path: string): TextOrImage | undefined {
-  if (!isObject(v)) throw invalidField(path, "a content block object", v);
+  if (!isJsonObject(v)) throw invalidField(path, "a content block object", v);
   if (v.type === "text") return { type: "text", text: string(v.text, `${path}.text`) };
   if (v.type === "image") return { type: "image", source: imageSource(v.source, `${path}.source`) };
   return undefined;
@@ -100,7 +98,7 @@ function contentBlock(v: unknown, path: string): ContentBlock {
         }
       }
       const input = absent(b.input) ? {} : b.input;
-      if (!isObject(input)) throw invalidField(`${path}.input`, "an object", input);
+      if (!isJsonObject(input)) throw invalidField(`${path}.input`, "an object", input);
       return { type: "tool_use", id: b.id as string, name: b.name as string, input };
     }
     case "tool_result": {
@@ -129,7 +127,7 @@ const ROLES = new Set(["user", "assistant", "system"]);
 
 function message(v: unknown, i: number): MessageParam {
   const path = `messages[${i}]`;
-  if (!isObject(v)) throw invalidField(path, "an object", v);
+  if (!isJsonObject(v)) throw invalidField(path, "an object", v);
   const role = typeof v.role === "string" ? v.role.toLowerCase() : v.role;
   if (typeof role !== "string" || !ROLES.has(role)) {
     throw invalidField(`${path}.role`, `"user", "assistant" or "system"`, v.role);
@@ -147,7 +145,7 @@ function system(v: unknown): string[] {
   if (typeof v === "string") return v === "" ? [] : [v];
   if (!Array.isArray(v)) throw invalidField("system", "a string or an array of text blocks", v);
   return v.map((b, i) => {
-    if (!isObject(b) || b.type !== "text") {
+    if (!isJsonObject(b) || b.type !== "text") {
       throw invalidField(`system[${i}]`, "a text block", b);
     }
     return string(b.text, `system[${i}].text`);
@@ -158,7 +156,7 @@ function tools(v: unknown, req: MessagesRequest): void {
   if (absent(v)) return;
   if (!Array.isArray(v)) throw invalidField("tools", "an array", v);
   v.forEach((t, i) => {
-    if (!isObject(t)) throw invalidField(`tools[${i}]`, "an object", t);
+    if (!isJsonObject(t)) throw invalidField(`tools[${i}]`, "an object", t);
     if (typeof t.type === "string" && t.type !== "custom") {
       req.server_tools.push({ index: i, type: t.type });
       return;
@@ -168,7 +166,7 @@ function tools(v: unknown, req: MessagesRequest): void {
       throw invalidField(`tools[${i}].name`, "a non-empty string", name);
     }
     const schema = absent(t.input_schema) ? { type: "object", properties: {} } : t.input_schema;
-    if (!isObject(schema)) {
+    if (!isJsonObject(schema)) {
       throw new ProxyError(
         400,
         `invalid input_schema for tool "${name}": expected a JSON Schema object, got ${
@@ -184,7 +182,7 @@ function tools(v: unknown, req: MessagesRequest): void {
 
 function toolChoice(v: unknown): ToolChoice | undefined {
   if (absent(v)) return undefined;
-  if (!isObject(v)) throw invalidField("tool_choice", "an object", v);
+  if (!isJsonObject(v)) throw invalidField("tool_choice", "an object", v);
   const type = v.type;
   if (type !== "auto" && type !== "any" && type !== "tool" && type !== "none") {
     throw invalidField("tool_choice.type", `"auto", "any", "tool" or "none"`, type);
@@ -206,7 +204,7 @@ function toolChoice(v: unknown): ToolChoice | undefined {
 
 function thinking(v: unknown): ThinkingType | undefined {
   if (absent(v)) return undefined;
-  if (!isObject(v)) throw invalidField("thinking", "an object", v);
+  if (!isJsonObject(v)) throw invalidField("thinking", "an object", v);
   const type = v.type;
   if (type !== "enabled" && type !== "disabled" && type !== "adaptive") {
     throw invalidField("thinking.type", `"enabled", "disabled" or "adaptive"`, type);
@@ -216,15 +214,17 @@ function thinking(v: unknown): ThinkingType | undefined {
 
 function outputConfig(body: Body, req: MessagesRequest): void {
   const config = body.output_config;
-  if (!absent(config) && !isObject(config)) {
+  if (!absent(config) && !isJsonObject(config)) {
     throw invalidField("output_config", "an object", config);
   }
-  if (isObject(config) && typeof config.effort === "string") {
+  if (isJsonObject(config) && typeof config.effort === "string") {
     req.effort = config.effort.trim().toLowerCase();
   }
-  const format = isObject(config) && !absent(config.format) ? config.format : body.output_format;
+  const format = isJsonObject(config) && !absent(config.format)
+    ? config.format
+    : body.output_format;
   if (absent(format)) return;
-  if (!isObject(format) || format.type !== "json_schema" || !isObject(format.schema)) {
+  if (!isJsonObject(format) || format.type !== "json_schema" || !isJsonObject(format.schema)) {
     throw invalidField("output_config.format", `{"type": "json_schema", "schema": {…}}`, format);
   }
   req.json_schema = format.schema;

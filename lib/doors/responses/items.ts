@@ -7,6 +7,7 @@
  */
 import { ProxyError } from "../../base/errors.ts";
 import type { ContentPart, InputItem } from "./types.ts";
+import { isJsonObject } from "../../base/json.ts";
 
 const ROLES = new Set(["user", "assistant", "system", "developer"]);
 const REASONING_PREFIX = "ocp-reasoning-v1:";
@@ -27,10 +28,6 @@ export function openReasoning(sealed: unknown): string | undefined {
 
 function bad(message: string): ProxyError {
   return new ProxyError(400, message);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
 function requiredString(item: Record<string, unknown>, key: string, at: string): string {
@@ -69,7 +66,7 @@ function imagePart(part: Record<string, unknown>, at: string): ContentPart {
 function contentParts(value: unknown[], at: string): ContentPart[] {
   return value.map((raw, j) => {
     const here = `${at}[${j}]`;
-    if (!isObject(raw)) throw bad(`${here}: a content part must be an object`);
+    if (!isJsonObject(raw)) throw bad(`${here}: a content part must be an object`);
     switch (raw.type) {
       case "input_text":
       case "output_text":
@@ -99,7 +96,9 @@ function reasoningText(item: Record<string, unknown>): string {
   if (ours !== undefined) return ours;
   const texts = (list: unknown) =>
     Array.isArray(list)
-      ? list.filter(isObject).map((p) => p.text).filter((t): t is string => typeof t === "string")
+      ? list.filter(isJsonObject).map((p) => p.text).filter((t): t is string =>
+        typeof t === "string"
+      )
       : [];
   const full = texts(item.content);
   return (full.length > 0 ? full : texts(item.summary)).join("\n");
@@ -119,7 +118,7 @@ function argumentsText(item: Record<string, unknown>, at: string): string {
 }
 
 function oneItem(raw: unknown, at: string, notes: Set<string>): InputItem | undefined {
-  if (!isObject(raw)) throw bad(`${at}: an input item must be an object`);
+  if (!isJsonObject(raw)) throw bad(`${at}: an input item must be an object`);
   const type = raw.type ?? (raw.role !== undefined ? "message" : undefined);
   switch (type) {
     case undefined:

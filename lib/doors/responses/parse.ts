@@ -6,7 +6,7 @@
  * can trust. Input items and tools are checked by their own modules.
  */
 import { ProxyError } from "../../base/errors.ts";
-import { parseJsonBody } from "../../base/json.ts";
+import { isJsonObject, parseJsonBody } from "../../base/json.ts";
 import { parseInput } from "./items.ts";
 import { parseToolChoice, parseTools, printable } from "./tools.ts";
 import type { ResponsesRequest } from "./types.ts";
@@ -66,14 +66,10 @@ function bad(message: string): ProxyError {
   return new ProxyError(400, message);
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
-}
-
 /** The request body as a JSON object (400 otherwise). */
 export async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
   const body = parseJsonBody(await request.text());
-  if (!isObject(body)) throw bad("request body must be a JSON object");
+  if (!isJsonObject(body)) throw bad("request body must be a JSON object");
   return body;
 }
 
@@ -116,7 +112,7 @@ function optionalObject(
 ): Record<string, unknown> | undefined {
   const value = body[key];
   if (value === undefined || value === null) return undefined;
-  if (!isObject(value)) throw bad(`${key}: must be an object`);
+  if (!isJsonObject(value)) throw bad(`${key}: must be an object`);
   return value;
 }
 
@@ -151,13 +147,13 @@ function parseFormat(
   }
   const format = text.format;
   if (format === undefined || format === null) return undefined;
-  if (!isObject(format)) throw bad("text.format: must be an object");
+  if (!isJsonObject(format)) throw bad("text.format: must be an object");
   if (format.type === "text") return undefined;
   if (format.type === "json_object") return { type: "json_object" };
   if (format.type !== "json_schema") {
     throw bad(`text.format.type: must be "text", "json_object" or "json_schema"`);
   }
-  if (!isObject(format.schema)) throw bad("text.format.schema: required, a JSON schema object");
+  if (!isJsonObject(format.schema)) throw bad("text.format.schema: required, a JSON schema object");
   return {
     type: "json_schema",
     name: typeof format.name === "string" && format.name !== "" ? format.name : "response",

@@ -10,6 +10,7 @@
  */
 import { ProxyError } from "../../base/errors.ts";
 import type { ToolChoice, ToolSpec } from "./types.ts";
+import { isJsonObject } from "../../base/json.ts";
 
 /**
  * A client-chosen name as it may appear in a note: notes travel in the `X-Proxy-Ignored-Options`
@@ -22,10 +23,6 @@ export function printable(name: string): string {
 
 function bad(message: string): ProxyError {
   return new ProxyError(400, message);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
 /** The upstream function name of a (possibly namespaced) tool. */
@@ -43,12 +40,12 @@ function oneTool(raw: Record<string, unknown>, at: string, namespace?: string): 
     spec.description = raw.description;
   }
   if (spec.kind === "function") {
-    if (raw.parameters !== undefined && raw.parameters !== null && !isObject(raw.parameters)) {
+    if (raw.parameters !== undefined && raw.parameters !== null && !isJsonObject(raw.parameters)) {
       throw bad(`${at}.parameters: must be a JSON schema object`);
     }
     if (raw.parameters) spec.parameters = raw.parameters;
     if (raw.strict === true) spec.strict = true;
-  } else if (isObject(raw.format)) {
+  } else if (isJsonObject(raw.format)) {
     spec.format = raw.format as NonNullable<ToolSpec["format"]>;
   }
   return spec;
@@ -61,7 +58,7 @@ export function parseTools(value: unknown, notes: Set<string>): ToolSpec[] {
   const out: ToolSpec[] = [];
   value.forEach((raw, i) => {
     const at = `tools[${i}]`;
-    if (!isObject(raw)) throw bad(`${at}: a tool must be an object`);
+    if (!isJsonObject(raw)) throw bad(`${at}: a tool must be an object`);
     if (raw.type === "function" || raw.type === "custom") out.push(oneTool(raw, at));
     else if (raw.type === "namespace") {
       if (typeof raw.name !== "string" || raw.name.trim() === "") {
@@ -70,7 +67,7 @@ export function parseTools(value: unknown, notes: Set<string>): ToolSpec[] {
       if (!Array.isArray(raw.tools)) throw bad(`${at}.tools: required, an array`);
       raw.tools.forEach((member, j) => {
         const here = `${at}.tools[${j}]`;
-        if (!isObject(member) || (member.type !== "function" && member.type !== "custom")) {
+        if (!isJsonObject(member) || (member.type !== "function" && member.type !== "custom")) {
           throw bad(`${here}: a namespace holds function and custom tools only`);
         }
         out.push(oneTool(member, here, raw.name as string));
@@ -99,7 +96,7 @@ function namedTool(raw: Record<string, unknown>, at: string): { name: string; na
 export function parseToolChoice(value: unknown, notes: Set<string>): ToolChoice {
   if (value === undefined || value === null) return "auto";
   if (value === "auto" || value === "none" || value === "required") return value;
-  if (!isObject(value) || typeof value.type !== "string") {
+  if (!isJsonObject(value) || typeof value.type !== "string") {
     throw bad(`tool_choice: must be "auto", "none", "required" or an object with a type`);
   }
   if (value.type === "function" || value.type === "custom") {
@@ -108,7 +105,7 @@ export function parseToolChoice(value: unknown, notes: Set<string>): ToolChoice 
   if (value.type === "allowed_tools") {
     const mode = value.mode === "required" ? "required" : "auto";
     if (!Array.isArray(value.tools)) throw bad("tool_choice.tools: required, an array");
-    const allowed = value.tools.filter(isObject).filter((t) => typeof t.name === "string")
+    const allowed = value.tools.filter(isJsonObject).filter((t) => typeof t.name === "string")
       .map((t, i) => namedTool(t, `tool_choice.tools[${i}]`));
     return { mode, allowed };
   }
@@ -186,7 +183,7 @@ export function toUpstreamTools(
 
 /** A custom tool's raw input from the function arguments the model sent. */
 export function customInput(input: unknown, argumentsText: string): string {
-  if (isObject(input)) {
+  if (isJsonObject(input)) {
     if (typeof input.input === "string") return input.input;
     const strings = Object.values(input).filter((v): v is string => typeof v === "string");
     if (strings.length === 1) return strings[0]!;
