@@ -103,8 +103,11 @@ function checkCapabilities(plan: ChatPlan, resolved: Resolved): void {
   delete plan.body.chat_template_kwargs;
 }
 
-/** Applies the defaults, the conversation policy and the output clamp to the body, in place. */
-function applyPolicy(plan: ChatPlan, resolved: Resolved, deps: CoreDeps): void {
+/**
+ * Applies the defaults, the conversation policy and the output clamp to the body, in place;
+ * answers the prompt's token estimate (of what is sent, after the policy).
+ */
+function applyPolicy(plan: ChatPlan, resolved: Resolved, deps: CoreDeps): number {
   const body = plan.body;
   const config = deps.config;
   if (!plan.defaultsApplied) {
@@ -127,7 +130,8 @@ function applyPolicy(plan: ChatPlan, resolved: Resolved, deps: CoreDeps): void {
       context ? answerReserve(context, body.max_tokens) : 0,
     );
   }
-  const limit = outputLimit(resolved, promptEstimate(body));
+  const estimate = promptEstimate(body);
+  const limit = outputLimit(resolved, estimate);
   const asked = body.max_tokens;
   if (limit !== undefined && typeof asked === "number" && asked > limit) {
     body.max_tokens = limit;
@@ -137,6 +141,7 @@ function applyPolicy(plan: ChatPlan, resolved: Resolved, deps: CoreDeps): void {
       } above the model's limit (${asked} clamped to ${limit})`,
     );
   }
+  return estimate;
 }
 
 /**
@@ -175,7 +180,7 @@ export async function openChat(
   ctx.model = plan.model;
   if (!plan.resolved) checkCapabilities(plan, resolved);
   if (resolved.facts) deps.running.touch(resolved.facts, plan.keepAlive);
-  applyPolicy(plan, resolved, deps);
+  const estimate = applyPolicy(plan, resolved, deps);
   const body = plan.body;
   delete body.model;
   body.stream = true;
@@ -199,7 +204,6 @@ export async function openChat(
     headers["x-proxy-fallback"] = `${resolved.upstreamId} -> ${answered.model.upstreamId}`;
   }
   if (plan.ignored.length > 0) headers["x-proxy-ignored-options"] = noteHeader(plan.ignored);
-  const estimate = promptEstimate(body);
   return {
     model: answered.name,
     headers,
