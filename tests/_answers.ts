@@ -68,3 +68,26 @@ export async function collectOllama(
   if (failure !== undefined) throw new ProxyError(502, failure);
   return collector.result();
 }
+
+/** The model and `created_at` of the golden NDJSON files (tests/fixtures/*.ndjson). */
+export const GOLDEN_MODEL = "deepseek-v3:latest";
+export const GOLDEN_CREATED_AT = "2025-06-15T10:30:00.123456789Z";
+
+/** A clock whose `now()` starts at 1000 ms and advances 25 ms per call, as the goldens assume. */
+export function goldenClock(): Clock {
+  let t = 975;
+  return { now: () => (t += 25), iso: () => GOLDEN_CREATED_AT };
+}
+
+/** The options the golden files were made with: `startedAt` 1000, `headersAt` 1025, estimate 7. */
+export function goldenOptions(kind: "chat" | "generate"): OllamaAnswerTestOptions {
+  const clock = goldenClock();
+  return {
+    kind,
+    model: GOLDEN_MODEL,
+    clock,
+    startedAt: clock.now(),
+    headersAt: clock.now(),
+    promptTokensEstimate: 7,
+  };
+}

@@ -10,14 +10,15 @@ import assert from "node:assert/strict";
 import { readWholeAnswer } from "../../lib/core/answer.ts";
 import { type OllamaChunk, OllamaChunks } from "../../lib/doors/ollama/encode.ts";
 import { GuardedBody } from "../../lib/upstream/body.ts";
-import type { Clock } from "../../lib/base/clock.ts";
-import { type OllamaAnswerTestOptions, ollamaStream as OllamaNdjsonStream } from "../_answers.ts";
+import {
+  goldenOptions,
+  type OllamaAnswerTestOptions,
+  ollamaStream as OllamaNdjsonStream,
+} from "../_answers.ts";
 
 type Kind = "chat" | "generate";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url);
-const MODEL = "deepseek-v3:latest";
-const CREATED_AT = "2025-06-15T10:30:00.123456789Z";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -27,19 +28,7 @@ const fixtures: [string, Uint8Array][] = [...Deno.readDirSync(FIXTURES)]
   .sort()
   .map((name) => [name, Deno.readFileSync(new URL(`${name}.sse`, FIXTURES))]);
 
-/** The same options as tests/core/interpret_test.ts: `now()` from 1000 ms, 25 ms per call. */
-function options(kind: Kind): OllamaAnswerTestOptions {
-  let t = 975;
-  const clock: Clock = { now: () => (t += 25), iso: () => CREATED_AT };
-  return {
-    kind,
-    model: MODEL,
-    clock,
-    startedAt: clock.now(),
-    headersAt: clock.now(),
-    promptTokensEstimate: 7,
-  };
-}
+const options = goldenOptions;
 
 /** A byte source serving `pieces` one per pull, then closing (or hanging when asked). */
 function byteSource(

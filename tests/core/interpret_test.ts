@@ -8,17 +8,22 @@
  */
 import assert from "node:assert/strict";
 import { ProxyError } from "../../lib/base/errors.ts";
-import { type Clock, systemClock } from "../../lib/base/clock.ts";
-import { collectOllama, type OllamaAnswerTestOptions, ollamaStream } from "../_answers.ts";
+import { systemClock } from "../../lib/base/clock.ts";
+import {
+  collectOllama,
+  GOLDEN_CREATED_AT,
+  GOLDEN_MODEL,
+  goldenOptions,
+  ollamaStream,
+} from "../_answers.ts";
 
 type Kind = "chat" | "generate";
 type Line = Record<string, unknown>;
 
 const FIXTURES = new URL("../fixtures/", import.meta.url);
 const UPDATE = Deno.env.get("UPDATE_GOLDEN") === "1";
-const MODEL = "deepseek-v3:latest";
-const CREATED_AT = "2025-06-15T10:30:00.123456789Z";
-const STEP_MS = 25;
+const MODEL = GOLDEN_MODEL;
+const CREATED_AT = GOLDEN_CREATED_AT;
 const COUNTERS = [
   "total_duration",
   "load_duration",
@@ -30,12 +35,6 @@ const COUNTERS = [
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/** A clock whose `now()` starts at 1000 ms and advances `STEP_MS` per call. */
-function fakeClock(): Clock {
-  let t = 1000 - STEP_MS;
-  return { now: () => (t += STEP_MS), iso: () => CREATED_AT };
-}
 
 /** A byte source serving `pieces` one per pull, then closing (or hanging when asked). */
 function byteSource(
@@ -54,18 +53,7 @@ function byteSource(
   }, { highWaterMark: 0 });
 }
 
-/** The options `/api/chat` would use, with the fixed clock. */
-function options(kind: Kind): OllamaAnswerTestOptions {
-  const clock = fakeClock();
-  return {
-    kind,
-    model: MODEL,
-    clock,
-    startedAt: clock.now(),
-    headersAt: clock.now(),
-    promptTokensEstimate: 7,
-  };
-}
+const options = goldenOptions;
 
 /** Runs the whole path and returns the NDJSON output, checking one line per write. */
 async function toNdjson(pieces: Uint8Array[], kind: Kind, maxEventChars?: number) {
